@@ -1,0 +1,39 @@
+# corral's tasks. `make test` works on a fresh machine with Docker (or Debian).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export TESTCONTAINERS_RYUK_DISABLED := true
+export TESTCONTAINERS_CONNECTION_MODE := docker_host
+
+.PHONY: venv proto test unit integration lint bench bench-api docker images clean-venv
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+# Regenerates the API code in corral/v1 from proto/ (never edit corral/v1 by hand).
+proto: venv
+	$(PY) proto/generate.py
+
+test: venv docker images
+	$(PY) -m pytest -q
+
+unit: venv
+	$(PY) -m pytest -q -m 'not integration'
+
+integration: venv docker images
+	$(PY) -m pytest -q -m integration
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+
+bench: bench-api
+
+bench-api: venv docker images
+	$(PY) -m bench.api
