@@ -37,3 +37,12 @@ bench: bench-api
 
 bench-api: venv docker images
 	$(PY) -m bench.api
+
+# Makes sure a Docker engine answers: starts dockerd (installing docker.io if needed).
+docker:
+	deploy/ensure-docker
+
+# Builds corral's images if missing (names in corral/images.py; overridden names are pulled).
+# Standard library only, so it runs with the system python before the venv exists.
+images: docker
+	$(PYTHON) deploy/build-images
