@@ -1,6 +1,6 @@
 """corral-apiserver: the only component that talks to etcd.
 
-    corral-apiserver --listen 0.0.0.0:7443 --etcd-endpoints http://127.0.0.1:2379
+corral-apiserver --listen 0.0.0.0:7443 --etcd-endpoints http://127.0.0.1:2379
 """
 
 from __future__ import annotations
@@ -21,16 +21,28 @@ logger = logging.getLogger("corral.apiserver")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="corral-apiserver", description=__doc__.splitlines()[0])
-    parser.add_argument("--listen", default=os.environ.get("CORRAL_LISTEN", "127.0.0.1:7443"),
-                        help="gRPC address to serve on (default %(default)s)")
-    parser.add_argument("--etcd-endpoints",
-                        default=os.environ.get("CORRAL_ETCD_ENDPOINTS", "http://127.0.0.1:2379"),
-                        help="comma-separated etcd URLs (default %(default)s)")
-    parser.add_argument("--metrics-port", type=int,
-                        default=int(os.environ.get("CORRAL_METRICS_PORT", "9443")),
-                        help="Prometheus /metrics port; 0 picks a free one, -1 disables")
-    parser.add_argument("--bookmark-interval", type=float, default=5.0,
-                        help="seconds between watch bookmarks (default %(default)s)")
+    parser.add_argument(
+        "--listen",
+        default=os.environ.get("CORRAL_LISTEN", "127.0.0.1:7443"),
+        help="gRPC address to serve on (default %(default)s)",
+    )
+    parser.add_argument(
+        "--etcd-endpoints",
+        default=os.environ.get("CORRAL_ETCD_ENDPOINTS", "http://127.0.0.1:2379"),
+        help="comma-separated etcd URLs (default %(default)s)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(os.environ.get("CORRAL_METRICS_PORT", "9443")),
+        help="Prometheus /metrics port; 0 picks a free one, -1 disables",
+    )
+    parser.add_argument(
+        "--bookmark-interval",
+        type=float,
+        default=5.0,
+        help="seconds between watch bookmarks (default %(default)s)",
+    )
     parser.add_argument("--log-level", default=None, help="debug, info, warning or error")
     return parser.parse_args(argv)
 

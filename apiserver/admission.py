@@ -117,7 +117,10 @@ def mark_deleted(
         if grace_period_seconds is None and kind.name == "Pod":
             grace_period_seconds = obj.spec.termination_grace_period_seconds  # type: ignore[attr-defined]
         meta.deletion_grace_period_seconds = grace_period_seconds or 0
-    elif grace_period_seconds is not None and grace_period_seconds < meta.deletion_grace_period_seconds:
+    elif (
+        grace_period_seconds is not None
+        and grace_period_seconds < meta.deletion_grace_period_seconds
+    ):
         # A shorter grace period may replace a longer one, never the reverse.
         meta.deletion_grace_period_seconds = grace_period_seconds
     extra = {"Foreground": FOREGROUND_FINALIZER, "Orphan": ORPHAN_FINALIZER}.get(propagation_policy)

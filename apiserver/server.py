@@ -69,7 +69,9 @@ class ApiServer:
         self.cache.start()
         await self.server.start()
         self._bootstrap = asyncio.create_task(self._become_ready())
-        log.info("event=listening address=%s etcd=%s", self.listen, ",".join(self.storage.endpoints))
+        log.info(
+            "event=listening address=%s etcd=%s", self.listen, ",".join(self.storage.endpoints)
+        )
         return self.port
 
     async def _become_ready(self) -> None:

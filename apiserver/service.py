@@ -47,12 +47,16 @@ CACHE_WAIT_SECONDS = 1.0
 WRITE_ATTEMPTS = 5
 
 
-def rpc(verb: str) -> Callable[[Callable[..., Awaitable[Response]]], Callable[..., Awaitable[Response]]]:
+def rpc(
+    verb: str,
+) -> Callable[[Callable[..., Awaitable[Response]]], Callable[..., Awaitable[Response]]]:
     """Turns corral errors into gRPC statuses and records the call's metrics."""
 
     def wrap(method: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
         @functools.wraps(method)
-        async def handler(self: ApiService, request: Any, context: grpc.aio.ServicerContext) -> Response:
+        async def handler(
+            self: ApiService, request: Any, context: grpc.aio.ServicerContext
+        ) -> Response:
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
@@ -69,7 +73,9 @@ def rpc(verb: str) -> Callable[[Callable[..., Awaitable[Response]]], Callable[..
                 await context.abort(code, f"internal error in {verb}: {error!r}")
                 raise
             finally:
-                self.metrics.observe(_kind_label(request), verb, code, time.perf_counter() - started)
+                self.metrics.observe(
+                    _kind_label(request), verb, code, time.perf_counter() - started
+                )
 
         return handler
 
@@ -148,8 +154,9 @@ class ApiService(api_pb2_grpc.ApiServicer):
         else:  # the cache may not have seen a namespace created just now
             stored = await self.storage.get(key)
             if stored is None:
-                raise errors.Invalid(f'namespace "{namespace}" does not exist',
-                                     field="metadata.namespace")
+                raise errors.Invalid(
+                    f'namespace "{namespace}" does not exist', field="metadata.namespace"
+                )
             ns = codec.decode(ns_kind, stored.value, stored.mod_revision)
         if ns.metadata.HasField("deletion_timestamp"):  # type: ignore[attr-defined]
             raise errors.Invalid(
@@ -205,7 +212,9 @@ class ApiService(api_pb2_grpc.ApiServicer):
             )
             if revision is not None:
                 return codec.to_any(kind, raw, revision)
-        raise errors.AlreadyExists(f"{self._describe(kind, meta.namespace, meta.name)} already exists")
+        raise errors.AlreadyExists(
+            f"{self._describe(kind, meta.namespace, meta.name)} already exists"
+        )
 
     @rpc("Get")
     async def Get(self, request: api_pb2.GetRequest, context: Any) -> api_pb2.ObjectResponse:
@@ -219,10 +228,14 @@ class ApiService(api_pb2_grpc.ApiServicer):
         return await self._update(request, status=False)
 
     @rpc("UpdateStatus")
-    async def UpdateStatus(self, request: api_pb2.UpdateRequest, context: Any) -> api_pb2.ObjectResponse:
+    async def UpdateStatus(
+        self, request: api_pb2.UpdateRequest, context: Any
+    ) -> api_pb2.ObjectResponse:
         return await self._update(request, status=True)
 
-    async def _update(self, request: api_pb2.UpdateRequest, *, status: bool) -> api_pb2.ObjectResponse:
+    async def _update(
+        self, request: api_pb2.UpdateRequest, *, status: bool
+    ) -> api_pb2.ObjectResponse:
         kind, obj = self._unpack(request.object)
         if status and not kind.has_status:
             raise errors.Invalid(f"{kind.name} has no status", field="status")
@@ -232,7 +245,8 @@ class ApiService(api_pb2_grpc.ApiServicer):
         if meta.resource_version and meta.resource_version != str(stored.mod_revision):
             raise errors.Conflict(
                 f"{self._describe(kind, namespace, meta.name)}: resourceVersion "
-                f"{meta.resource_version} is stale (now {stored.mod_revision}): read it again and retry"
+                f"{meta.resource_version} is stale (now {stored.mod_revision}): "
+                "read it again and retry"
             )
         if status:
             new = kind.message()
@@ -285,7 +299,9 @@ class ApiService(api_pb2_grpc.ApiServicer):
             if graceful:
                 admission.mark_deleted(kind, obj, grace, request.propagation_policy)
             if request.dry_run:
-                return api_pb2.ObjectResponse(object=codec.to_any(kind, codec.encode(obj), stored.mod_revision))
+                return api_pb2.ObjectResponse(
+                    object=codec.to_any(kind, codec.encode(obj), stored.mod_revision)
+                )
             try:
                 if graceful:
                     written, _ = await self._write(kind, stored, obj)
@@ -296,7 +312,9 @@ class ApiService(api_pb2_grpc.ApiServicer):
                 return api_pb2.ObjectResponse(object=codec.to_any(kind, stored.value, revision))
             except errors.Conflict:
                 continue  # changed between our read and write: read again
-        raise errors.Conflict(f"{self._describe(kind, namespace, request.name)} kept changing; try again")
+        raise errors.Conflict(
+            f"{self._describe(kind, namespace, request.name)} kept changing; try again"
+        )
 
     @rpc("List")
     async def List(self, request: api_pb2.ListRequest, context: Any) -> api_pb2.ListResponse:
@@ -315,7 +333,9 @@ class ApiService(api_pb2_grpc.ApiServicer):
                 )
         return await self._list_from_etcd(kind, flt, request.limit, token)
 
-    async def _list_from_etcd(self, kind: Kind, flt: Filter, limit: int, token: str) -> api_pb2.ListResponse:
+    async def _list_from_etcd(
+        self, kind: Kind, flt: Filter, limit: int, token: str
+    ) -> api_pb2.ListResponse:
         prefix = codec.kind_prefix(kind, flt.namespace)
         start, end, revision = prefix, prefix_end(prefix), 0
         if token:
@@ -333,7 +353,8 @@ class ApiService(api_pb2_grpc.ApiServicer):
                 )
             except errors.Expired:
                 raise errors.Expired(
-                    f"the list's resourceVersion {revision} was compacted; list again from the start"
+                    f"the list's resourceVersion {revision} was compacted; "
+                    "list again from the start"
                 ) from None
             revision = revision or header
             for item in stored:
@@ -362,17 +383,22 @@ class ApiService(api_pb2_grpc.ApiServicer):
             raise errors.Invalid(str(error), field="fieldSelector") from None
         return Filter(namespace if kind.namespaced else "", label_selector, field_selector)
 
-    async def Watch(self, request: api_pb2.WatchRequest, context: Any) -> AsyncIterator[api_pb2.WatchEvent]:
+    async def Watch(
+        self, request: api_pb2.WatchRequest, context: Any
+    ) -> AsyncIterator[api_pb2.WatchEvent]:
         try:
             kind = self._kind(request.kind)
-            flt = self._filter(kind, request.namespace, request.label_selector, request.field_selector)
+            flt = self._filter(
+                kind, request.namespace, request.label_selector, request.field_selector
+            )
             after: int | None = None
             if request.resource_version not in ("", "0"):
                 try:
                     after = int(request.resource_version)
                 except ValueError:
                     raise errors.Invalid(
-                        f'"{request.resource_version}" is not a resourceVersion', field="resourceVersion"
+                        f'"{request.resource_version}" is not a resourceVersion',
+                        field="resourceVersion",
                     ) from None
             cache = self.cache[kind]
             await cache.ready.wait()
@@ -429,8 +455,9 @@ class ApiService(api_pb2_grpc.ApiServicer):
     async def Scale(self, request: api_pb2.ScaleRequest, context: Any) -> api_pb2.ScaleResponse:
         kind = self._kind(request.kind)
         if not kind.scalable:
-            raise errors.Invalid(f"{kind.name} cannot be scaled (Deployment and ReplicaSet can)",
-                                 field="kind")
+            raise errors.Invalid(
+                f"{kind.name} cannot be scaled (Deployment and ReplicaSet can)", field="kind"
+            )
         if request.HasField("replicas") and request.replicas < 0:
             raise errors.Invalid("must be 0 or more", field="spec.replicas")
         namespace = self._namespace(kind, request.namespace)
@@ -451,10 +478,14 @@ class ApiService(api_pb2_grpc.ApiServicer):
                 selector=str(from_label_selector(spec.selector)),
                 resource_version=str(revision),
             )
-        raise errors.Conflict(f"{self._describe(kind, namespace, request.name)} kept changing; try again")
+        raise errors.Conflict(
+            f"{self._describe(kind, namespace, request.name)} kept changing; try again"
+        )
 
     @rpc("GetServerInfo")
-    async def GetServerInfo(self, request: api_pb2.ServerInfoRequest, context: Any) -> api_pb2.ServerInfo:
+    async def GetServerInfo(
+        self, request: api_pb2.ServerInfoRequest, context: Any
+    ) -> api_pb2.ServerInfo:
         return api_pb2.ServerInfo(
             version=_version(),
             etcd_version=await self.storage.version(),
@@ -478,7 +509,9 @@ def _set_condition(pod: core_pb2.Pod, type_: str, status: str) -> None:
                 condition.status = status
                 condition.last_transition_time.CopyFrom(admission.now())
             return
-    pod.status.conditions.add(type=type_, status=status).last_transition_time.CopyFrom(admission.now())
+    pod.status.conditions.add(type=type_, status=status).last_transition_time.CopyFrom(
+        admission.now()
+    )
 
 
 def _encode_continue(revision: int, start: bytes) -> str:

@@ -102,7 +102,9 @@ class Storage:
             self._index += 1  # the next call tries the next endpoint
             # Our own words, not gRPC's transport text: clients read "connection
             # refused" as "the API server is down", which this is not.
-            why = "it does not answer" if error.code() == grpc.StatusCode.UNAVAILABLE else "timed out"
+            why = (
+                "it does not answer" if error.code() == grpc.StatusCode.UNAVAILABLE else "timed out"
+            )
             return errors.Unavailable(f"etcd at {target} is unavailable ({why}); retry shortly")
         if error.code() == grpc.StatusCode.OUT_OF_RANGE:
             return errors.Expired(f"etcd: {error.details()}")
@@ -117,9 +119,7 @@ class Storage:
 
     async def get(self, key: bytes) -> Stored | None:
         try:
-            response = await self._kv().Range(
-                rpc_pb2.RangeRequest(key=key), timeout=self.timeout
-            )
+            response = await self._kv().Range(rpc_pb2.RangeRequest(key=key), timeout=self.timeout)
         except grpc.aio.AioRpcError as error:
             raise self._unavailable(error) from None
         if not response.kvs:
@@ -202,7 +202,9 @@ class Storage:
         response = await self._txn(
             rpc_pb2.TxnRequest(
                 compare=[_unchanged_since(key, mod_revision)],
-                success=[rpc_pb2.RequestOp(request_delete_range=rpc_pb2.DeleteRangeRequest(key=key))],
+                success=[
+                    rpc_pb2.RequestOp(request_delete_range=rpc_pb2.DeleteRangeRequest(key=key))
+                ],
             )
         )
         return int(response.header.revision) if response.succeeded else None
@@ -240,9 +242,7 @@ class Storage:
                     raise errors.Unavailable(f"etcd cancelled the watch: {response.cancel_reason}")
                 if response.events:
                     yield [
-                        Change(
-                            e.kv.key, e.kv.value, e.kv.mod_revision, e.type == e.DELETE
-                        )
+                        Change(e.kv.key, e.kv.value, e.kv.mod_revision, e.type == e.DELETE)
                         for e in response.events
                     ]
             raise errors.Unavailable("etcd closed the watch stream")

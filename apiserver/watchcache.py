@@ -248,7 +248,10 @@ class KindCache:
             except errors.ApiError as error:
                 log.warning(
                     "event=etcd_watch_lost kind=%s revision=%d retry_in=%.1fs reason=%r",
-                    self.kind.name, self.revision, delay, str(error),
+                    self.kind.name,
+                    self.revision,
+                    delay,
+                    str(error),
                 )
                 await asyncio.sleep(delay * (1 + random.random() / 2))
                 delay = min(delay * 2, 5.0)
@@ -283,8 +286,12 @@ class KindCache:
         # watched an earlier API server (or this one before a relist) resume
         # where they were instead of relisting.
         self._replay_from = max(1, revision - self.replay_window)
-        log.info("event=cache_listed kind=%s objects=%d revision=%d",
-                 self.kind.name, len(objects), revision)
+        log.info(
+            "event=cache_listed kind=%s objects=%d revision=%d",
+            self.kind.name,
+            len(objects),
+            revision,
+        )
 
     async def _follow(self) -> None:
         """Follows one etcd watch until it fails.
@@ -318,7 +325,9 @@ class KindCache:
         try:
             async for response in call:
                 if response.compact_revision:
-                    expired = errors.Expired(f"revision {replay_from or applied_until} was compacted")
+                    expired = errors.Expired(
+                        f"revision {replay_from or applied_until} was compacted"
+                    )
                     expired.compact_revision = response.compact_revision  # type: ignore[attr-defined]
                     raise expired
                 if response.canceled:
@@ -366,8 +375,11 @@ class KindCache:
         old = None
         if event.HasField("prev_kv") and event.prev_kv.value:
             prev = event.prev_kv
-            old = Entry(codec.decode(self.kind, prev.value, prev.mod_revision), prev.value,
-                        prev.mod_revision)
+            old = Entry(
+                codec.decode(self.kind, prev.value, prev.mod_revision),
+                prev.value,
+                prev.mod_revision,
+            )
         new = None
         if event.type != event.DELETE:
             new = Entry(codec.decode(self.kind, event.kv.value, revision), event.kv.value, revision)
@@ -418,7 +430,9 @@ class WatchCache:
         return self.caches[kind.name]
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(c.run(), name=f"cache-{n}") for n, c in self.caches.items()]
+        self._tasks = [
+            asyncio.create_task(c.run(), name=f"cache-{n}") for n, c in self.caches.items()
+        ]
 
     async def wait_ready(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(

@@ -76,8 +76,17 @@ class Internal(ApiError):
 _BY_CODE: dict[grpc.StatusCode, type[ApiError]] = {
     cls.code: cls
     for cls in (
-        NotFound, AlreadyExists, Conflict, Invalid, FailedPrecondition, Expired,
-        Unavailable, DeadlineExceeded, PermissionDenied, Unauthenticated, Internal,
+        NotFound,
+        AlreadyExists,
+        Conflict,
+        Invalid,
+        FailedPrecondition,
+        Expired,
+        Unavailable,
+        DeadlineExceeded,
+        PermissionDenied,
+        Unauthenticated,
+        Internal,
     )
 }
 

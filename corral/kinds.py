@@ -64,11 +64,7 @@ KINDS: tuple[Kind, ...] = (
 
 _BY_NAME = {k.name: k for k in KINDS}
 _BY_FULL_NAME = {k.full_name: k for k in KINDS}
-_BY_ALIAS = {
-    alias: k
-    for k in KINDS
-    for alias in (k.name.lower(), k.plural, *k.short_names)
-}
+_BY_ALIAS = {alias: k for k in KINDS for alias in (k.name.lower(), k.plural, *k.short_names)}
 
 
 class UnknownKind(KeyError):
@@ -77,9 +73,8 @@ class UnknownKind(KeyError):
         self.name = name
 
     def __str__(self) -> str:
-        return (
-            f"kind {self.name} is not supported by corral; supported kinds: "
-            + ", ".join(k.name for k in KINDS)
+        return f"kind {self.name} is not supported by corral; supported kinds: " + ", ".join(
+            k.name for k in KINDS
         )
 
 

@@ -25,8 +25,12 @@ def generate(output_root: Path) -> None:
     out = output_root / "corral" / "v1"
     out.mkdir(parents=True, exist_ok=True)
     (out / "__init__.py").touch()
-    common = [f"-I{PROTO_ROOT}", f"-I{include}", f"--python_out={output_root}",
-              f"--pyi_out={output_root}"]
+    common = [
+        f"-I{PROTO_ROOT}",
+        f"-I{include}",
+        f"--python_out={output_root}",
+        f"--pyi_out={output_root}",
+    ]
     for source in sources:
         args = ["protoc", *common]
         if source.name in SERVICE_FILES:

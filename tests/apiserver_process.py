@@ -25,12 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class ApiServerProcess:
-    def __init__(self, etcd_endpoint: str, *, extra_args: tuple[str, ...] = (),
-                 log_path: Path | None = None) -> None:
+    def __init__(
+        self, etcd_endpoint: str, *, extra_args: tuple[str, ...] = (), log_path: Path | None = None
+    ) -> None:
         self.etcd_endpoint = etcd_endpoint
         self.port = free_local_port()
         self.extra_args = extra_args
-        self.log_path = log_path or Path(os.environ.get("TMPDIR", "/tmp")) / f"corral-apiserver-{self.port}.log"
+        self.log_path = (
+            log_path or Path(os.environ.get("TMPDIR", "/tmp")) / f"corral-apiserver-{self.port}.log"
+        )
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -40,9 +43,21 @@ class ApiServerProcess:
     def start(self, timeout: float = 30.0) -> ApiServerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the process owns it
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "apiserver", "--listen", self.address,
-             "--etcd-endpoints", self.etcd_endpoint, "--metrics-port", "-1", *self.extra_args],
-            cwd=ROOT, stdout=log, stderr=log,
+            [
+                sys.executable,
+                "-m",
+                "apiserver",
+                "--listen",
+                self.address,
+                "--etcd-endpoints",
+                self.etcd_endpoint,
+                "--metrics-port",
+                "-1",
+                *self.extra_args,
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         log.close()
@@ -93,6 +108,10 @@ class ApiServerProcess:
     def __enter__(self) -> ApiServerProcess:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()

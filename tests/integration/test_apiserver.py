@@ -41,7 +41,9 @@ def make_deployment(name: str, namespace: str, replicas: int = 2) -> apps_pb2.De
     return deploy
 
 
-async def collect(events: asyncio.Queue[WatchEvent], count: int, timeout: float = 10) -> list[WatchEvent]:
+async def collect(
+    events: asyncio.Queue[WatchEvent], count: int, timeout: float = 10
+) -> list[WatchEvent]:
     got = []
     for _ in range(count):
         got.append(await asyncio.wait_for(events.get(), timeout))
@@ -146,7 +148,9 @@ async def test_update_with_nothing_changed_writes_nothing(client: Client, namesp
     assert again.metadata.resource_version == pod.metadata.resource_version
 
 
-async def test_update_with_stale_resource_version_is_aborted(client: Client, namespace: str) -> None:
+async def test_update_with_stale_resource_version_is_aborted(
+    client: Client, namespace: str
+) -> None:
     pod = await client.create(make_pod("web", namespace))
     pod.metadata.labels["a"] = "1"
     await client.update(pod)
@@ -216,20 +220,26 @@ async def test_delete_with_finalizer_waits_until_finalizers_are_empty(
         await client.get("Pod", "web", namespace)
 
 
-async def test_delete_preconditions_refuse_a_replaced_object(client: Client, namespace: str) -> None:
+async def test_delete_preconditions_refuse_a_replaced_object(
+    client: Client, namespace: str
+) -> None:
     await client.create(make_pod("web", namespace))
     with pytest.raises(errors.Conflict, match="uid"):
         await client.delete("Pod", "web", namespace, uid="not-the-uid")
 
 
-async def test_foreground_delete_adds_the_foreground_finalizer(client: Client, namespace: str) -> None:
+async def test_foreground_delete_adds_the_foreground_finalizer(
+    client: Client, namespace: str
+) -> None:
     await client.create(make_deployment("web", namespace))
     deleted = await client.delete("Deployment", "web", namespace, propagation_policy="Foreground")
     assert "foregroundDeletion" in deleted.metadata.finalizers
     assert deleted.metadata.HasField("deletion_timestamp")
 
 
-async def test_bind_sets_node_once_and_refuses_a_second_bind(client: Client, namespace: str) -> None:
+async def test_bind_sets_node_once_and_refuses_a_second_bind(
+    client: Client, namespace: str
+) -> None:
     pod = await client.create(make_pod("web", namespace))
     results = await client.bind([(namespace, "web", "node-1", pod.metadata.uid)])
     assert results == [None]
@@ -300,19 +310,26 @@ async def test_list_filters_by_namespace_labels_and_fields(client: Client, names
 
     assert await names(namespace=namespace) == ["a", "b", "c"]
     assert await names(namespace=namespace, label_selector="app=web") == ["a", "b"]
-    assert await names(namespace=namespace, label_selector="app in (web,db),tier!=front") == ["b", "c"]
+    assert await names(namespace=namespace, label_selector="app in (web,db),tier!=front") == [
+        "b",
+        "c",
+    ]
     assert await names(namespace=namespace, label_selector="!tier") == ["c"]
     assert await names(namespace=namespace, field_selector="spec.nodeName=n1") == ["b"]
     assert await names(namespace=namespace, field_selector="metadata.name=c") == ["c"]
-    assert await names(namespace=namespace, field_selector="status.phase=Pending") == ["a", "b", "c"]
+    assert await names(namespace=namespace, field_selector="status.phase=Pending") == [
+        "a",
+        "b",
+        "c",
+    ]
     all_web = await names(label_selector="app=web")
     assert "d" in all_web and "a" in all_web
 
 
 async def test_list_with_a_bad_selector_names_the_selector(client: Client) -> None:
-    with pytest.raises(errors.Invalid, match="^labelSelector: "):
+    with pytest.raises(errors.Invalid, match=r"^labelSelector: "):
         await client.list("Pod", label_selector="app in (a")
-    with pytest.raises(errors.Invalid, match="^fieldSelector: .*spec.bogus"):
+    with pytest.raises(errors.Invalid, match=r"^fieldSelector: .*spec.bogus"):
         await client.list("Pod", field_selector="spec.bogus=1")
 
 
@@ -346,14 +363,16 @@ async def test_pagination_over_a_thousand_objects_returns_each_once(
 
 
 async def test_a_garbled_continue_token_is_invalid(client: Client) -> None:
-    with pytest.raises(errors.Invalid, match="^continue: "):
+    with pytest.raises(errors.Invalid, match=r"^continue: "):
         await client.list("Pod", limit=5, continue_="garbage!")
 
 
 # -------------------------------------------------------------------- watches
 
 
-async def test_watch_delivers_added_modified_deleted_in_order(client: Client, namespace: str) -> None:
+async def test_watch_delivers_added_modified_deleted_in_order(
+    client: Client, namespace: str
+) -> None:
     async with watching(client, "Pod", namespace=namespace) as events:
         pod = await client.create(make_pod("web", namespace))
         pod.metadata.labels["x"] = "y"
@@ -373,8 +392,9 @@ async def test_watch_from_a_resource_version_replays_what_came_after(
     first = await client.create(make_pod("a", namespace))
     await client.create(make_pod("b", namespace))
     await client.create(make_pod("c", namespace))
-    async with watching(client, "Pod", namespace=namespace,
-                        resource_version=first.metadata.resource_version) as events:
+    async with watching(
+        client, "Pod", namespace=namespace, resource_version=first.metadata.resource_version
+    ) as events:
         got = await collect(events, 2)
     assert [e.object.metadata.name for e in got] == ["b", "c"]
 
@@ -384,8 +404,9 @@ async def test_watch_with_a_field_selector_sees_pods_arrive_and_leave(
 ) -> None:
     """The agent's watch: a pod bound to its node is ADDED for it."""
     await client.create(make_pod("web", namespace))
-    async with watching(client, "Pod", namespace=namespace,
-                        field_selector="spec.nodeName=node-7") as events:
+    async with watching(
+        client, "Pod", namespace=namespace, field_selector="spec.nodeName=node-7"
+    ) as events:
         await client.bind([(namespace, "web", "node-7", "")])
         await client.delete("Pod", "web", namespace)
         got = await collect(events, 2)
@@ -407,9 +428,11 @@ async def test_watch_with_a_label_selector_turns_relabelling_into_add_and_delete
 
 async def test_watch_sends_bookmarks_when_asked(etcd: EtcdContainer) -> None:
     with ApiServerProcess(etcd.endpoint, extra_args=("--bookmark-interval", "0.3")) as server:
-        async with Client(server.address) as api:
-            async with watching(api, "Namespace", allow_bookmarks=True) as events:
-                event = await asyncio.wait_for(events.get(), 5)
+        async with (
+            Client(server.address) as api,
+            watching(api, "Namespace", allow_bookmarks=True) as events,
+        ):
+            event = await asyncio.wait_for(events.get(), 5)
     assert event.type == "BOOKMARK" and int(event.resource_version) > 0
 
 
@@ -445,14 +468,20 @@ async def test_hundreds_of_watchers_share_one_etcd_watch(client: Client, namespa
         (lambda p: setattr(p.metadata, "name", "Web_1"), "metadata.name"),
         (lambda p: p.spec.ClearField("containers"), "spec.containers"),
         (lambda p: setattr(p.spec.containers[0], "image", ""), "spec.containers[0].image"),
-        (lambda p: p.spec.containers[0].ports.add(container_port=70000),
-         "spec.containers[0].ports[0].containerPort"),
+        (
+            lambda p: p.spec.containers[0].ports.add(container_port=70000),
+            "spec.containers[0].ports[0].containerPort",
+        ),
         (lambda p: setattr(p.spec, "restart_policy", "Sometimes"), "spec.restartPolicy"),
-        (lambda p: p.spec.containers[0].resources.requests.update({"cpu": "lots"}),
-         "spec.containers[0].resources.requests[cpu]"),
+        (
+            lambda p: p.spec.containers[0].resources.requests.update({"cpu": "lots"}),
+            "spec.containers[0].resources.requests[cpu]",
+        ),
         (lambda p: p.metadata.labels.update({"bad key!": "x"}), "metadata.labels"),
-        (lambda p: p.spec.tolerations.add(key="k", operator="Sometimes"),
-         "spec.tolerations[0].operator"),
+        (
+            lambda p: p.spec.tolerations.add(key="k", operator="Sometimes"),
+            "spec.tolerations[0].operator",
+        ),
     ],
 )
 async def test_invalid_pods_are_refused_naming_the_field(
@@ -516,12 +545,15 @@ async def test_watch_from_a_compacted_revision_is_expired_and_relist_works(
         etcd.close()
         private_apiserver.restart()  # a fresh cache cannot replay past the compaction
         with pytest.raises(errors.Expired, match="too old"):
-            async for _ in api.watch("Pod", "default", resource_version=first.metadata.resource_version):
+            async for _ in api.watch(
+                "Pod", "default", resource_version=first.metadata.resource_version
+            ):
                 break
         relisted = await api.list("Pod", "default")
         assert [p.metadata.name for p in relisted.items] == ["a"]
-        async with watching(api, "Pod", namespace="default",
-                            resource_version=relisted.resource_version) as events:
+        async with watching(
+            api, "Pod", namespace="default", resource_version=relisted.resource_version
+        ) as events:
             await api.create(make_pod("b", "default"))
             (event,) = await collect(events, 1)
         assert event.object.metadata.name == "b"
@@ -536,8 +568,9 @@ async def test_a_watch_resumes_across_an_api_server_restart_without_gaps_or_repe
         private_apiserver.restart()
         await api.create(make_pod("b", "default"))
         await api.create(make_pod("c", "default"))
-        async with watching(api, "Pod", namespace="default",
-                            resource_version=seen.metadata.resource_version) as events:
+        async with watching(
+            api, "Pod", namespace="default", resource_version=seen.metadata.resource_version
+        ) as events:
             got = await collect(events, 2)
             await asyncio.sleep(0.3)
             assert events.empty()
