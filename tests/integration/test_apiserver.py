@@ -512,7 +512,7 @@ async def test_objects_over_one_mebibyte_are_refused(client: Client, namespace: 
 
 
 async def test_create_in_a_missing_namespace_is_refused(client: Client) -> None:
-    with pytest.raises(errors.Invalid, match='^metadata.namespace: namespace "no-such-ns"'):
+    with pytest.raises(errors.Invalid, match=r'^metadata\.namespace: namespace "no-such-ns"'):
         await client.create(make_pod("web", "no-such-ns"))
 
 
