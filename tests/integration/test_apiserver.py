@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
+import urllib.request
 
 import grpc
 import pytest
@@ -16,7 +16,7 @@ from corral import errors
 from corral.client import Client, WatchEvent
 from corral.v1 import apps_pb2, core_pb2
 from tests.apiserver_process import ApiServerProcess
-from tests.etcd_container import EtcdContainer
+from tests.etcd_container import EtcdContainer, free_local_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="function")]
 
@@ -600,5 +600,17 @@ async def test_etcd_down_means_unavailable_and_watches_resume_after(
         assert private_apiserver.process is not None and private_apiserver.process.poll() is None
 
 
-def _unique() -> str:
-    return uuid.uuid4().hex[:6]
+async def test_metrics_count_requests_by_kind_verb_and_code(etcd: EtcdContainer) -> None:
+    port = free_local_port()
+    with ApiServerProcess(etcd.endpoint, extra_args=("--metrics-port", str(port))) as server:
+        async with Client(server.address) as api:
+            await api.list("Pod")
+            with contextlib.suppress(errors.NotFound):
+                await api.get("Pod", "no-such-pod")
+            async with watching(api, "Pod"):
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+                    text = reply.read().decode()
+    assert 'corral_apiserver_requests_total{code="OK",kind="Pod",verb="List"}' in text
+    assert 'corral_apiserver_requests_total{code="NOT_FOUND",kind="Pod",verb="Get"}' in text
+    assert 'corral_apiserver_watchers{kind="Pod"} 1.0' in text
+    assert "corral_apiserver_request_duration_seconds_bucket" in text
