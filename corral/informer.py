@@ -404,32 +404,41 @@ class Informer(Generic[M]):
     # -- cache and indexes ---------------------------------------------------------------------
 
     def _store(self, key: str, obj: Message) -> None:
-        if key in self._items:
-            self._unindex(key)
         self._items[key] = cast(M, obj)
         for index in self._indexes.values():
             self._index_one(index, key, obj)
 
     def _remove(self, key: str) -> M:
-        self._unindex(key)
+        for index in self._indexes.values():
+            self._drop_from_index(index, key, index.values_by_key.pop(key, ()))
         return self._items.pop(key)
 
     def _index_one(self, index: _Index, key: str, obj: Message) -> None:
         values = index.func(obj)
+        old_values = index.values_by_key.get(key)
+        if old_values == values:
+            return  # most updates (status, annotations) leave an index as it was
+        if old_values:
+            self._drop_from_index(index, key, old_values)
         if not values:
+            index.values_by_key.pop(key, None)
             return
         index.values_by_key[key] = values
         for value in values:
-            index.keys_by_value.setdefault(value, set()).add(key)
+            keys = index.keys_by_value.get(value)
+            if keys is None:
+                index.keys_by_value[value] = {key}
+            else:
+                keys.add(key)
 
-    def _unindex(self, key: str) -> None:
-        for index in self._indexes.values():
-            for value in index.values_by_key.pop(key, ()):
-                keys = index.keys_by_value.get(value)
-                if keys is not None:
-                    keys.discard(key)
-                    if not keys:
-                        del index.keys_by_value[value]
+    @staticmethod
+    def _drop_from_index(index: _Index, key: str, values: Iterable[str]) -> None:
+        for value in values:
+            keys = index.keys_by_value.get(value)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del index.keys_by_value[value]
 
     # -- handlers ------------------------------------------------------------------------------
 
