@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
-from corral.v1 import apps_pb2, autoscaling_pb2, coordination_pb2, core_pb2, networking_pb2
+from corral.v1 import (
+    apps_pb2,
+    autoscaling_pb2,
+    coordination_pb2,
+    core_pb2,
+    metrics_pb2,
+    networking_pb2,
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,16 @@ KINDS: tuple[Kind, ...] = (
     ),
     Kind("Ingress", networking_pb2.Ingress, "networking.k8s.io/v1", "ingresses", ("ing",)),
     Kind("Lease", coordination_pb2.Lease, "coordination.k8s.io/v1", "leases"),
+    # Usage samples written by agents. Kubernetes serves these from memory;
+    # corral stores them like any object, so watches and `top` just work.
+    Kind("PodMetrics", metrics_pb2.PodMetrics, "metrics.k8s.io/v1beta1", "podmetrics"),
+    Kind(
+        "NodeMetrics",
+        metrics_pb2.NodeMetrics,
+        "metrics.k8s.io/v1beta1",
+        "nodemetrics",
+        namespaced=False,
+    ),
 )
 
 _BY_NAME = {k.name: k for k in KINDS}

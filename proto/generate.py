@@ -16,7 +16,7 @@ from grpc_tools import protoc
 
 PROTO_ROOT = Path(__file__).resolve().parent
 # Only the service file gets gRPC stubs; the others hold messages alone.
-SERVICE_FILES = ("api.proto",)
+SERVICE_FILES = ("api.proto", "agent.proto")
 
 
 def generate(output_root: Path) -> None:

@@ -84,6 +84,16 @@ class ApiStub:
                 request_serializer=corral_dot_v1_dot_api__pb2.ServerInfoRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_api__pb2.ServerInfo.FromString,
                 _registered_method=True)
+        self.Logs = channel.unary_stream(
+                '/corral.v1.Api/Logs',
+                request_serializer=corral_dot_v1_dot_api__pb2.LogsRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_api__pb2.LogChunk.FromString,
+                _registered_method=True)
+        self.Exec = channel.stream_stream(
+                '/corral.v1.Api/Exec',
+                request_serializer=corral_dot_v1_dot_api__pb2.ExecInput.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_api__pb2.ExecOutput.FromString,
+                _registered_method=True)
 
 
 class ApiServicer:
@@ -159,6 +169,21 @@ class ApiServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Logs(self, request, context):
+        """Streams a container's log from the pod's node (proxied to its agent).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Exec(self, request_iterator, context):
+        """Runs a command in a pod's container (proxied to its agent). The first
+        input is an ExecStart; then stdin, resizes and close_stdin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ApiServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -211,6 +236,16 @@ def add_ApiServicer_to_server(servicer, server):
                     servicer.GetServerInfo,
                     request_deserializer=corral_dot_v1_dot_api__pb2.ServerInfoRequest.FromString,
                     response_serializer=corral_dot_v1_dot_api__pb2.ServerInfo.SerializeToString,
+            ),
+            'Logs': grpc.unary_stream_rpc_method_handler(
+                    servicer.Logs,
+                    request_deserializer=corral_dot_v1_dot_api__pb2.LogsRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_api__pb2.LogChunk.SerializeToString,
+            ),
+            'Exec': grpc.stream_stream_rpc_method_handler(
+                    servicer.Exec,
+                    request_deserializer=corral_dot_v1_dot_api__pb2.ExecInput.FromString,
+                    response_serializer=corral_dot_v1_dot_api__pb2.ExecOutput.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -483,6 +518,60 @@ class Api:
             '/corral.v1.Api/GetServerInfo',
             corral_dot_v1_dot_api__pb2.ServerInfoRequest.SerializeToString,
             corral_dot_v1_dot_api__pb2.ServerInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Logs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/corral.v1.Api/Logs',
+            corral_dot_v1_dot_api__pb2.LogsRequest.SerializeToString,
+            corral_dot_v1_dot_api__pb2.LogChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Exec(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/corral.v1.Api/Exec',
+            corral_dot_v1_dot_api__pb2.ExecInput.SerializeToString,
+            corral_dot_v1_dot_api__pb2.ExecOutput.FromString,
             options,
             channel_credentials,
             insecure,
