@@ -1,0 +1,229 @@
+"""The scheduler's cache: nodes, the pods on them, and the pods it has *assumed* on them.
+
+When the scheduler picks a node for a pod it assumes the pod there at once,
+before the bind reaches the API server, so the next decision already counts
+it: no double-booking while binds are in flight. The informer's copy of the
+bound pod later replaces the assumption; a failed bind forgets it.
+
+Besides per-node totals (in NodeInfo) the cache keeps indexes that make the
+pod-to-pod constraints cheap:
+- pods by label (key, value), to find the pods an affinity term selects;
+- the required anti-affinity terms of existing pods, each with the nodes of
+  the pods holding it, indexed by one of the term's In requirements, so an
+  incoming pod is only checked against terms that could select it;
+- pods by owner uid and node, for spreading replicas;
+- how many nodes have each image, for image locality.
+
+Everything here is synchronous and single-threaded: the service calls it from
+one asyncio loop.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+from corral.v1 import core_pb2
+from scheduler.model import AffinityTerm, NodeInfo, PodInfo, index_values
+
+
+class Cache:
+    def __init__(self) -> None:
+        self.nodes: dict[str, NodeInfo] = {}
+        self.pods: dict[str, PodInfo] = {}
+        self.assumed: set[str] = set()
+        self._by_label: dict[tuple[str, str], set[str]] = {}
+        self._anti_terms: dict[AffinityTerm, Counter[str]] = {}
+        self._anti_by_label: dict[tuple[str, str], set[AffinityTerm]] = {}
+        self._anti_unindexed: set[AffinityTerm] = set()
+        self._by_owner: dict[str, Counter[str]] = {}
+        self._image_nodes: Counter[str] = Counter()
+        self._node_list: list[NodeInfo] | None = None
+        # Bumped on every change of a node (not of pods): lets callers cache per-node facts.
+        self.node_generation = 0
+
+    # -- nodes ---------------------------------------------------------------------------------
+
+    def set_node(self, node: core_pb2.Node) -> NodeInfo:
+        name = node.metadata.name
+        info = self.nodes.get(name)
+        if info is None:
+            info = self.nodes[name] = NodeInfo(name)
+        elif info.present:
+            self._image_nodes.subtract(set(info.images))
+        info.set_node(node)
+        self._image_nodes.update(set(info.images))
+        self._node_list = None
+        self.node_generation += 1
+        return info
+
+    def remove_node(self, name: str) -> None:
+        info = self.nodes.get(name)
+        if info is None:
+            return
+        if info.present:
+            self._image_nodes.subtract(set(info.images))
+        if info.pods:
+            # Pods still point at it (they will be deleted): keep their totals, hide the node.
+            info.present = False
+        else:
+            del self.nodes[name]
+        self._node_list = None
+        self.node_generation += 1
+
+    def node_list(self) -> list[NodeInfo]:
+        """The nodes that exist, in a stable order (by name)."""
+        if self._node_list is None:
+            self._node_list = sorted(
+                (info for info in self.nodes.values() if info.present), key=lambda n: n.name
+            )
+        return self._node_list
+
+    def nodes_with_image(self, image: str) -> int:
+        return self._image_nodes.get(image, 0)
+
+    # -- pods ----------------------------------------------------------------------------------
+
+    def add_pod(self, pod: PodInfo) -> None:
+        """A pod bound to `pod.node_name` (as the API says); replaces an assumption."""
+        old = self.pods.get(pod.key)
+        if old is not None:
+            self._remove(old)
+        self.assumed.discard(pod.key)
+        self._add(pod)
+
+    def remove_pod(self, key: str) -> PodInfo | None:
+        pod = self.pods.get(key)
+        if pod is not None:
+            self._remove(pod)
+            self.assumed.discard(key)
+        return pod
+
+    def assume(self, pod: PodInfo, node_name: str) -> None:
+        """Counts `pod` on `node_name` until the API confirms the binding or it is forgotten."""
+        if pod.key in self.pods:
+            raise ValueError(
+                f"pod {pod.key} is already in the cache on {self.pods[pod.key].node_name}"
+            )
+        pod.node_name = node_name
+        self._add(pod)
+        self.assumed.add(pod.key)
+
+    def forget(self, key: str) -> None:
+        """Drops an assumption (its bind failed); a confirmed pod stays."""
+        if key in self.assumed:
+            self.remove_pod(key)
+
+    def is_assumed(self, key: str) -> bool:
+        return key in self.assumed
+
+    def _add(self, pod: PodInfo) -> None:
+        self.pods[pod.key] = pod
+        node = self.nodes.get(pod.node_name)
+        if node is None:
+            node = self.nodes[pod.node_name] = NodeInfo(pod.node_name)
+        node.add_pod(pod)
+        for label in pod.labels.items():
+            self._by_label.setdefault(label, set()).add(pod.key)
+        for term in pod.anti_affinity_terms:
+            nodes = self._anti_terms.get(term)
+            if nodes is None:
+                nodes = self._anti_terms[term] = Counter()
+                indexed = index_values(term.selector)
+                if indexed is None:
+                    self._anti_unindexed.add(term)
+                else:
+                    key, values = indexed
+                    for value in values:
+                        self._anti_by_label.setdefault((key, value), set()).add(term)
+            nodes[pod.node_name] += 1
+        if pod.owner_uid:
+            self._by_owner.setdefault(pod.owner_uid, Counter())[pod.node_name] += 1
+
+    def _remove(self, pod: PodInfo) -> None:
+        del self.pods[pod.key]
+        node = self.nodes.get(pod.node_name)
+        if node is not None:
+            node.remove_pod(pod)
+            if not node.present and not node.pods:
+                del self.nodes[pod.node_name]
+        for label in pod.labels.items():
+            keys = self._by_label.get(label)
+            if keys is not None:
+                keys.discard(pod.key)
+                if not keys:
+                    del self._by_label[label]
+        for term in pod.anti_affinity_terms:
+            nodes = self._anti_terms[term]
+            nodes[pod.node_name] -= 1
+            if nodes[pod.node_name] <= 0:
+                del nodes[pod.node_name]
+            if not nodes:
+                del self._anti_terms[term]
+                indexed = index_values(term.selector)
+                if indexed is None:
+                    self._anti_unindexed.discard(term)
+                else:
+                    key, values = indexed
+                    for value in values:
+                        terms = self._anti_by_label[(key, value)]
+                        terms.discard(term)
+                        if not terms:
+                            del self._anti_by_label[(key, value)]
+        if pod.owner_uid:
+            owned = self._by_owner[pod.owner_uid]
+            owned[pod.node_name] -= 1
+            if owned[pod.node_name] <= 0:
+                del owned[pod.node_name]
+            if not owned:
+                del self._by_owner[pod.owner_uid]
+
+    # -- queries for filters and scores --------------------------------------------------------
+
+    def pods_matching(self, term: AffinityTerm) -> Iterator[PodInfo]:
+        """The bound and assumed pods a term selects."""
+        indexed = index_values(term.selector)
+        candidates: Iterable[str]
+        if indexed is None:
+            candidates = list(self.pods)
+        else:
+            key, values = indexed
+            if len(values) == 1:
+                candidates = self._by_label.get((key, values[0]), ())
+            else:
+                candidates = set().union(*(self._by_label.get((key, v), ()) for v in values))
+        pods = self.pods
+        for pod_key in list(candidates):
+            pod = pods[pod_key]
+            if term.matches(pod):
+                yield pod
+
+    def count_by_domain(self, term: AffinityTerm, topology_key: str | None = None) -> Counter[str]:
+        """How many pods the term selects in each domain (value of the node label
+        `topology_key`, by default the term's); pods on nodes without that label don't count."""
+        key = topology_key or term.topology_key
+        counts: Counter[str] = Counter()
+        nodes = self.nodes
+        for pod in self.pods_matching(term):
+            node = nodes.get(pod.node_name)
+            if node is not None:
+                domain = node.labels.get(key)
+                if domain is not None:
+                    counts[domain] += 1
+        return counts
+
+    def anti_affinity_selecting(self, pod: PodInfo) -> list[tuple[AffinityTerm, Counter[str]]]:
+        """Required anti-affinity terms of existing pods that select `pod`, each with the nodes
+        (and counts) of the pods that hold the term."""
+        if not self._anti_terms:
+            return []
+        candidates = set(self._anti_unindexed)
+        for label in pod.labels.items():
+            terms = self._anti_by_label.get(label)
+            if terms:
+                candidates.update(terms)
+        return [(term, self._anti_terms[term]) for term in candidates if term.matches(pod)]
+
+    def owner_counts(self, owner_uid: str) -> Counter[str]:
+        """Pods of one owner per node name."""
+        return self._by_owner.get(owner_uid) or Counter()

@@ -1,0 +1,139 @@
+"""The framework: config, plugin registry, sampling, and the cache's assumptions."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from scheduler.cache import Cache
+from scheduler.framework import (
+    Config,
+    Framework,
+    InvalidConfig,
+    config_from_dict,
+    filter_plugin,
+    load_config,
+)
+from scheduler.model import HOSTNAME_LABEL, pod_info
+from scheduler.testing import make_node, make_pod
+
+
+def cache_with_nodes(count: int, **kwargs) -> Cache:
+    cache = Cache()
+    for i in range(count):
+        cache.set_node(make_node(f"n{i:04d}", **kwargs))
+    return cache
+
+
+def test_config_file_picks_filters_and_weights(tmp_path: Path) -> None:
+    path = tmp_path / "scheduler.yaml"
+    path.write_text(
+        "filters: [NodeReady, NodeResourcesFit]\n"
+        "scores: {LeastAllocated: 2, ImageLocality: 0}\n"
+        "percentageOfNodesToScore: 50\n"
+    )
+    framework = Framework(load_config(path))
+    assert [f.name for f in framework.filters] == ["NodeReady", "NodeResourcesFit"]
+    assert [(s.name, w) for s, w in framework.scores] == [("LeastAllocated", 2)]
+    assert framework.config.percentage_of_nodes_to_score == 50
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"filterz": []}, "unknown key 'filterz'"),
+        ({"scores": {"LeastAllocated": -1}}, "scores.LeastAllocated: the weight must be"),
+        ({"percentageOfNodesToScore": 101}, "percentageOfNodesToScore must be 0"),
+        ({"filters": "NodeReady"}, "filters must be a list"),
+    ],
+)
+def test_bad_config_says_which_key_and_why(data: dict, message: str) -> None:
+    with pytest.raises(InvalidConfig, match=message):
+        config_from_dict(data, "test.yaml")
+
+
+def test_unknown_plugin_names_the_registered_ones() -> None:
+    with pytest.raises(InvalidConfig, match=r"no filter plugin named 'Nope' \(registered: Node"):
+        Framework(Config(filters=["Nope"]))
+
+
+def test_a_new_filter_is_one_small_function() -> None:
+    @filter_plugin("TestOnlyEvenNodes")
+    def only_even(state, pod, node):
+        return None if int(str(node.name)[1:]) % 2 == 0 else "node(s) were odd"
+
+    framework = Framework(Config(filters=["NodeReady", "TestOnlyEvenNodes"]))
+    cache = cache_with_nodes(4)
+    result = framework.schedule(pod_info(make_pod("p")), cache)
+    assert result.node in {"n0000", "n0002"}
+    cache.set_node(make_node("n0000", ready=False))
+    cache.set_node(make_node("n0002", ready=False))
+    result = framework.schedule(pod_info(make_pod("p")), cache)
+    assert result.message == (
+        "0/4 nodes are available: 2 node(s) were not ready, 2 node(s) were odd."
+    )
+
+
+def test_feasible_nodes_to_find_follows_kubernetes_adaptive_percentage() -> None:
+    framework = Framework()
+    assert framework.feasible_nodes_to_find(50) == 50
+    assert framework.feasible_nodes_to_find(1000) == 420  # 50 - 1000/125 = 42 %
+    assert framework.feasible_nodes_to_find(5000) == 500  # 10 %
+    assert framework.feasible_nodes_to_find(100_000) == 5000  # at least 5 %
+    assert Framework(Config(percentage_of_nodes_to_score=100)).feasible_nodes_to_find(5000) == 5000
+
+
+def test_sampling_stops_early_and_rotates_over_all_nodes() -> None:
+    framework = Framework(Config(percentage_of_nodes_to_score=10, min_feasible_nodes=10))
+    cache = cache_with_nodes(200, cpu="1000")
+    chosen = set()
+    for i in range(10):
+        result = framework.schedule(pod_info(make_pod(f"p{i}")), cache)
+        assert result.evaluated == 20
+        chosen.add(result.node)
+    # Each cycle looked at the next 20 nodes: ten cycles chose from ten disjoint windows.
+    assert len({int(str(name)[1:]) // 20 for name in chosen}) == 10
+
+
+def test_assumed_pod_counts_until_forgotten() -> None:
+    cache = cache_with_nodes(1, cpu="1")
+    framework = Framework(rng=random.Random(0))
+    first = pod_info(make_pod("a", cpu="1"))
+    cache.assume(first, str(framework.schedule(first, cache).node))
+    assert framework.schedule(pod_info(make_pod("b", cpu="1")), cache).node is None
+    cache.forget(first.key)
+    assert framework.schedule(pod_info(make_pod("b", cpu="1")), cache).node == "n0000"
+
+
+def test_confirmed_binding_replaces_the_assumption_without_double_counting() -> None:
+    cache = cache_with_nodes(1, cpu="2")
+    cache.assume(pod_info(make_pod("a", cpu="1")), "n0000")
+    cache.add_pod(pod_info(make_pod("a", cpu="1", node_name="n0000")))
+    node = cache.nodes["n0000"]
+    assert (node.requested_cpu, node.pod_count, cache.is_assumed("default/a")) == (1000, 1, False)
+    cache.forget("default/a")  # a confirmed pod is not forgotten
+    assert node.pod_count == 1
+    cache.remove_pod("default/a")
+    assert (node.requested_cpu, node.pod_count) == (0, 0)
+
+
+def test_deleted_node_keeps_its_pods_counted_but_takes_no_more() -> None:
+    cache = cache_with_nodes(2)
+    cache.add_pod(pod_info(make_pod("a", node_name="n0000")))
+    cache.remove_node("n0000")
+    assert [n.name for n in cache.node_list()] == ["n0001"]
+    cache.remove_pod("default/a")
+    assert "n0000" not in cache.nodes
+
+
+def test_anti_affinity_index_forgets_terms_of_removed_pods() -> None:
+    cache = cache_with_nodes(2)
+    spec = {"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "x"}}, "topologyKey": HOSTNAME_LABEL}]}}}
+    cache.add_pod(pod_info(make_pod("a", node_name="n0000", spec=spec)))
+    incoming = pod_info(make_pod("x", labels={"app": "x"}))
+    assert len(cache.anti_affinity_selecting(incoming)) == 1
+    cache.remove_pod("default/a")
+    assert cache.anti_affinity_selecting(incoming) == []
