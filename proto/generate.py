@@ -1,4 +1,6 @@
-"""Generates corral/v1 (messages, type stubs, gRPC stubs) from proto/corral/v1.
+"""Generates corral/v1 (messages, type stubs, gRPC stubs) from proto/corral/v1,
+and corral/v1/api_descriptor.binpb: every file's descriptor with its comments
+(source info), which `corral explain` reads.
 
     python proto/generate.py [OUTPUT_ROOT]
 
@@ -17,6 +19,7 @@ from grpc_tools import protoc
 PROTO_ROOT = Path(__file__).resolve().parent
 # Only the service file gets gRPC stubs; the others hold messages alone.
 SERVICE_FILES = ("api.proto", "agent.proto")
+DESCRIPTOR_SET = "api_descriptor.binpb"
 
 
 def generate(output_root: Path) -> None:
@@ -37,6 +40,13 @@ def generate(output_root: Path) -> None:
             args.append(f"--grpc_python_out={output_root}")
         if protoc.main([*args, str(source.relative_to(PROTO_ROOT))]) != 0:
             sys.exit(f"protoc failed on {source}")
+    descriptor_args = [
+        "protoc", f"-I{PROTO_ROOT}", f"-I{include}", f"--descriptor_set_out={out / DESCRIPTOR_SET}",
+        "--include_source_info", "--include_imports",
+        *(str(source.relative_to(PROTO_ROOT)) for source in sources),
+    ]
+    if protoc.main(descriptor_args) != 0:
+        sys.exit("protoc failed writing the descriptor set")
 
 
 if __name__ == "__main__":
