@@ -1,5 +1,6 @@
-"""The informer against a real API server and etcd: lists, watches, indexes, and a
-server that restarts or compacts while the informer is not looking."""
+"""The informer against a real API server and etcd: lists, watches, indexes, handlers,
+resync, shared informers, and a server that restarts or compacts while the informer is
+not looking."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ import pytest
 
 from corral import errors
 from corral.client import Client
-from corral.informer import Informer, index_by_node, index_by_owner_uid
+from corral.informer import (
+    Informer,
+    SharedInformers,
+    index_by_label,
+    index_by_node,
+    index_by_owner_uid,
+)
 from corral.v1 import core_pb2
 from tests.apiserver_process import ApiServerProcess
 from tests.etcd_container import EtcdContainer
@@ -108,6 +115,107 @@ async def test_indexes_find_pods_by_node_and_owner(client: Client, namespace: st
         await client.bind([(namespace, "a", "n1", ""), (namespace, "c", "n1", "")])
         await eventually(lambda: len(informer.by_index("node", "n1")) == 2)
         assert sorted(p.metadata.name for p in informer.by_index("node", "n1")) == ["a", "c"]
+
+
+async def test_indexes_added_after_sync_cover_the_cache_and_follow_updates(
+    client: Client, namespace: str
+) -> None:
+    other = f"{namespace}-b"
+    ns = core_pb2.Namespace()
+    ns.metadata.name = other
+    await client.create(ns)
+    # Every namespace, but only this test's pods.
+    selector = f"test={namespace}"
+    await client.create(make_pod("a", namespace, app="web", test=namespace))
+    await client.create(make_pod("b", namespace, app="db", test=namespace))
+    await client.create(make_pod("c", other, app="web", test=namespace))
+    informer = Informer(client, core_pb2.Pod, label_selector=selector)
+    async with running(informer):
+        informer.add_index("labels", index_by_label)
+
+        def names(pods: list[core_pb2.Pod]) -> list[str]:
+            return sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in pods)
+
+        assert names(informer.by_index("labels", "app=web")) == sorted(
+            [f"{namespace}/a", f"{other}/c"]
+        )
+        assert names(informer.by_index("namespace", other)) == [f"{other}/c"]
+        assert "app=db" in informer.index_values("labels")
+
+        b = await client.get(core_pb2.Pod, "b", namespace)
+        b.metadata.labels["app"] = "web"
+        await client.update(b)
+        await eventually(lambda: len(informer.by_index("labels", "app=web")) == 3)
+        assert informer.by_index("labels", "app=db") == []
+        assert "app=db" not in informer.index_values("labels")
+        with pytest.raises(KeyError, match="no index 'label'"):
+            informer.by_index("label", "app=web")
+
+
+async def test_resync_redelivers_every_cached_object_as_an_update(
+    client: Client, namespace: str
+) -> None:
+    await client.create(make_pod("a", namespace))
+    informer = Informer(client, "Pod", namespace, resync_period=0.05)
+    updates: list[tuple[str, bool]] = []
+    informer.add_handler(on_update=lambda old, new: updates.append((new.metadata.name, old is new)))
+    async with running(informer):
+        await eventually(lambda: len(updates) >= 2)
+        # Nothing changed on the server: each update hands over the cached object as both.
+        assert set(updates) == {("a", True)}
+
+
+async def test_a_handler_added_after_start_first_gets_the_cached_objects(
+    client: Client, namespace: str
+) -> None:
+    await client.create(make_pod("a", namespace))
+    informer = Informer(client, "Pod", namespace)
+    async with running(informer):
+        recorder = Recorder()
+        informer.add_handler(recorder.on_add, recorder.on_update, recorder.on_delete)
+        await client.create(make_pod("b", namespace))
+        await eventually(lambda: len(recorder.events) == 2)
+        assert recorder.names() == [("add", "a"), ("add", "b")]
+
+
+async def test_a_failing_handler_is_logged_and_does_not_stop_the_informer(
+    client: Client, namespace: str, caplog: Any
+) -> None:
+    informer = Informer(client, "Pod", namespace)
+    seen: list[str] = []
+
+    def explode(obj: Any) -> None:
+        raise RuntimeError("handler bug")
+
+    informer.add_handler(on_add=explode)
+    informer.add_handler(on_add=lambda obj: seen.append(obj.metadata.name))
+    async with running(informer):
+        await client.create(make_pod("a", namespace))
+        await client.create(make_pod("b", namespace))
+        await eventually(lambda: seen == ["a", "b"])
+    failures = [r for r in caplog.records if r.exc_info and "handler bug" in str(r.exc_info[1])]
+    assert any(f"key={namespace}/a" in r.getMessage() for r in failures)
+    assert any(f"key={namespace}/b" in r.getMessage() for r in failures)
+
+
+async def test_shared_informers_give_one_informer_per_kind_namespace_and_selectors(
+    client: Client, namespace: str
+) -> None:
+    await client.create(make_pod("a", namespace))
+    factory = SharedInformers(client)
+    pods = factory.informer("Pod", namespace)
+    assert factory.informer("pods", namespace) is pods
+    assert factory.informer(core_pb2.Pod, namespace) is pods
+    assert factory.informer("Pod") is not pods
+    assert factory.informer("Pod", namespace, field_selector="spec.nodeName=n1") is not pods
+    # Nodes are cluster-scoped: a namespace makes no other informer.
+    assert factory.informer("Node", namespace) is factory.informer("Node")
+    factory.start()
+    try:
+        assert await factory.wait_for_sync(15)
+        assert pods.has_synced and pods.keys() == [f"{namespace}/a"]
+    finally:
+        await factory.stop()
 
 
 async def test_a_field_selector_informer_sees_only_pods_bound_to_its_node(
