@@ -104,7 +104,7 @@ class CorralGroup(click.Group):
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(cls=CorralGroup, context_settings=CONTEXT_SETTINGS)
+@click.group(name="corral", cls=CorralGroup, context_settings=CONTEXT_SETTINGS)
 @global_options
 def cli() -> None:
     """corral controls a corral cluster, the way kubectl controls Kubernetes.
