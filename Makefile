@@ -35,8 +35,9 @@ lint: venv
 
 bench: bench-api
 
+# Flags go in BENCH_ARGS, e.g. make bench-api BENCH_ARGS="--quick" (see python -m bench.api -h).
 bench-api: venv docker images
-	$(PY) -m bench.api
+	$(PY) -m bench.api $(BENCH_ARGS)
 
 # Makes sure a Docker engine answers: starts dockerd (installing docker.io if needed).
 docker:
