@@ -728,6 +728,10 @@ def decide(
 ) -> Decision:
     """One sync of Kubernetes' reconcileAutoscaler, minus the I/O. `current_replicas` is the
     target's spec.replicas (its Scale)."""
+    if not history.recommendations:
+        # A new HPA (or a restarted controller) starts as if it had just recommended the
+        # current count: no scale-down before a full window of evidence.
+        history = replace(history, recommendations=(Recommendation(now, current_replicas),))
     if current_replicas == 0 and spec.min_replicas != 0:
         return Decision(
             0, False, "", (),

@@ -540,3 +540,13 @@ def test_a_pods_metric_with_a_utilization_target_is_rejected() -> None:
     metric.pods.target.average_utilization = 50
     with pytest.raises(hpa.InvalidSpec, match="Pods metrics take AverageValue"):
         hpa.autoscaler_from_spec(spec_pb)
+
+
+def test_a_new_hpa_does_not_scale_down_within_its_first_window() -> None:
+    # The first sync counts the current replicas as a recent recommendation.
+    decision = hpa.decide(spec(behavior=DEFAULT_BEHAVIOR), 4, pods(4), cpu_usage(*[10] * 4),
+                          History(), NOW)
+    assert (decision.desired_replicas, decision.rescale) == (4, False)
+    later = hpa.decide(spec(behavior=DEFAULT_BEHAVIOR), 4, pods(4), cpu_usage(*[10] * 4),
+                       decision.history, NOW + 301)
+    assert later.desired_replicas == 1

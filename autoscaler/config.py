@@ -1,0 +1,206 @@
+"""The cluster autoscaler's node groups, from a YAML (or JSON) file:
+
+    nodeGroups:
+      - name: small
+        minSize: 0
+        maxSize: 3
+        template:
+          capacity: {cpu: "2", memory: 4Gi, pods: "110"}
+          labels: {pool: small}
+          taints:
+            - {key: dedicated, value: batch, effect: NoSchedule}
+    # Options of the docker provider (all optional):
+    docker:
+      image: corral/corral:dev        # the service image that runs `python -m agent`
+      network: host                   # "host", or a network that reaches the API server
+      server: 127.0.0.1:7443          # the API server as the agent containers see it
+      agentRoot: /var/lib/corral-autoscaler   # host path of the agents' files
+      agentArgs: [--backoff-base, "2"]
+
+Every node the autoscaler adds carries the label `autoscaler.corral.io/node-group:
+NAME`, which is how it knows a node's group; nodes without it are never touched.
+Errors name the file, the entry and why.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from corral import quantity
+from corral.selectors import validate_label_key, validate_label_value
+
+GROUP_LABEL = "autoscaler.corral.io/node-group"
+EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+# Node names are DNS labels; the autoscaler appends "-" and 5 characters.
+_GROUP_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?")
+
+
+class InvalidConfig(ValueError):
+    """A node groups file that cannot be used; the message names the file, the key and why."""
+
+
+@dataclass(frozen=True)
+class TemplateTaint:
+    key: str
+    value: str
+    effect: str
+
+
+@dataclass(frozen=True)
+class NodeGroup:
+    name: str
+    min_size: int
+    max_size: int
+    # resource → quantity text, as a Node's status.capacity.
+    capacity: dict[str, str]
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: tuple[TemplateTaint, ...] = ()
+
+
+@dataclass(frozen=True)
+class DockerOptions:
+    image: str = ""
+    network: str = "host"
+    server: str = ""
+    agent_root: str = "/var/lib/corral-autoscaler"
+    agent_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    node_groups: tuple[NodeGroup, ...]
+    docker: DockerOptions = DockerOptions()
+
+    def group(self, name: str) -> NodeGroup | None:
+        return next((group for group in self.node_groups if group.name == name), None)
+
+
+def load(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise InvalidConfig(f"cannot read node groups file {path}: {error.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        raise InvalidConfig(f"{path}: not valid YAML/JSON: {error}") from None
+    return from_dict(data, str(path))
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidConfig(f"{where}: expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def _unknown(data: dict[str, Any], known: tuple[str, ...], where: str) -> None:
+    for key in data:
+        if key not in known:
+            raise InvalidConfig(f"{where}: unknown key {key!r} (known: {', '.join(known)})")
+
+
+def _size(data: dict[str, Any], key: str, where: str, default: int | None = None) -> int:
+    value = data.get(key, default)
+    if value is None:
+        raise InvalidConfig(f"{where}.{key}: required")
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidConfig(f"{where}.{key}: must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def from_dict(data: Any, where: str = "node groups") -> Config:
+    top = _mapping(data if data is not None else {}, where)
+    _unknown(top, ("nodeGroups", "docker"), where)
+    groups_data = top.get("nodeGroups")
+    if not isinstance(groups_data, list) or not groups_data:
+        raise InvalidConfig(f"{where}: nodeGroups: a list of at least one node group is required")
+    groups = []
+    seen: set[str] = set()
+    for i, entry in enumerate(groups_data):
+        group = _group(entry, f"{where}: nodeGroups[{i}]")
+        if group.name in seen:
+            raise InvalidConfig(f"{where}: nodeGroups[{i}].name: {group.name!r} is used twice")
+        seen.add(group.name)
+        groups.append(group)
+    docker = _docker(top.get("docker", {}), f"{where}: docker")
+    return Config(tuple(groups), docker)
+
+
+def _group(entry: Any, where: str) -> NodeGroup:
+    data = _mapping(entry, where)
+    _unknown(data, ("name", "minSize", "maxSize", "template"), where)
+    name = data.get("name")
+    if not isinstance(name, str) or not _GROUP_NAME.fullmatch(name):
+        raise InvalidConfig(
+            f"{where}.name: {name!r} must be lower-case letters, digits and '-', at most 52 "
+            "characters, starting and ending with a letter or digit"
+        )
+    min_size = _size(data, "minSize", where, 0)
+    max_size = _size(data, "maxSize", where)
+    if max_size < min_size:
+        raise InvalidConfig(f"{where}.maxSize: {max_size} is less than minSize {min_size}")
+    template = _mapping(data.get("template"), f"{where}.template")
+    _unknown(template, ("capacity", "labels", "taints"), f"{where}.template")
+    capacity_data = _mapping(template.get("capacity"), f"{where}.template.capacity")
+    capacity: dict[str, str] = {}
+    for resource, value in capacity_data.items():
+        text = str(value)
+        try:
+            quantity.resource_value(str(resource), text)
+        except quantity.InvalidQuantity as error:
+            raise InvalidConfig(f"{where}.template.capacity.{resource}: {error}") from None
+        capacity[str(resource)] = text
+    for required in ("cpu", "memory"):
+        if required not in capacity:
+            raise InvalidConfig(f"{where}.template.capacity.{required}: required")
+    capacity.setdefault("pods", "110")
+    labels: dict[str, str] = {}
+    for key, value in _mapping(template.get("labels", {}), f"{where}.template.labels").items():
+        problem = validate_label_key(str(key)) or validate_label_value(str(value))
+        if problem:
+            raise InvalidConfig(f"{where}.template.labels.{key}: {problem}")
+        labels[str(key)] = str(value)
+    if GROUP_LABEL in labels:
+        raise InvalidConfig(f"{where}.template.labels.{GROUP_LABEL}: set by the autoscaler")
+    taints = []
+    taints_data = template.get("taints", [])
+    if not isinstance(taints_data, list):
+        raise InvalidConfig(f"{where}.template.taints: expected a list")
+    for j, taint_entry in enumerate(taints_data):
+        taint_where = f"{where}.template.taints[{j}]"
+        taint = _mapping(taint_entry, taint_where)
+        _unknown(taint, ("key", "value", "effect"), taint_where)
+        taint_key = taint.get("key")
+        if not isinstance(taint_key, str) or not taint_key:
+            raise InvalidConfig(f"{taint_where}.key: required")
+        effect = taint.get("effect")
+        if effect not in EFFECTS:
+            raise InvalidConfig(
+                f"{taint_where}.effect: {effect!r} is not one of {', '.join(EFFECTS)}"
+            )
+        taints.append(TemplateTaint(taint_key, str(taint.get("value", "")), str(effect)))
+    return NodeGroup(name, min_size, max_size, capacity, labels, tuple(taints))
+
+
+def _docker(entry: Any, where: str) -> DockerOptions:
+    data = _mapping(entry, where)
+    known = ("image", "network", "server", "agentRoot", "agentArgs")
+    _unknown(data, known, where)
+    args = data.get("agentArgs", [])
+    if not isinstance(args, list):
+        raise InvalidConfig(f"{where}.agentArgs: expected a list of strings")
+    defaults = DockerOptions()
+    return DockerOptions(
+        image=str(data.get("image", defaults.image)),
+        network=str(data.get("network", defaults.network)),
+        server=str(data.get("server", defaults.server)),
+        agent_root=str(data.get("agentRoot", defaults.agent_root)),
+        agent_args=tuple(str(arg) for arg in args),
+    )
