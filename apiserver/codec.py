@@ -13,7 +13,7 @@ from __future__ import annotations
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
-from apiserver.storage import PREFIX
+from apiserver.storage import PREFIX, prefix_end
 from corral.kinds import Kind
 from corral.v1 import meta_pb2
 
@@ -26,6 +26,25 @@ def kind_prefix(kind: Kind, namespace: str = "") -> bytes:
     if namespace and kind.namespaced:
         prefix += namespace.encode() + b"/"
     return prefix
+
+
+def object_range(kind: Kind, namespace: str = "") -> tuple[bytes, bytes]:
+    """The [start, end) key range of a kind's objects (in one namespace, or all).
+
+    It stops short of the kind's sync key, which is no object."""
+    prefix = kind_prefix(kind, namespace)
+    if namespace and kind.namespaced:
+        return prefix, prefix_end(prefix)
+    return prefix, prefix + b"\xff"
+
+
+def sync_key(kind: Kind) -> bytes:
+    """A key inside the kind's watch range that sorts after every object.
+
+    The watch cache writes it to learn that its watch has delivered everything
+    up to that write: etcd sends a watch's events in revision order, and
+    (before etcd 3.4.24) its progress notifications could overtake them."""
+    return kind_prefix(kind) + b"\xff"
 
 
 def object_key(kind: Kind, namespace: str, name: str) -> bytes:

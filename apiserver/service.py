@@ -21,9 +21,9 @@ import grpc
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
-from apiserver import admission, codec
+from apiserver import admission, codec, proxy
 from apiserver.metrics import Metrics
-from apiserver.storage import Storage, Stored, prefix_end
+from apiserver.storage import Storage, Stored
 from apiserver.watchcache import Filter, WatchCache
 from corral import errors, kinds
 from corral.kinds import Kind
@@ -337,7 +337,7 @@ class ApiService(api_pb2_grpc.ApiServicer):
         self, kind: Kind, flt: Filter, limit: int, token: str
     ) -> api_pb2.ListResponse:
         prefix = codec.kind_prefix(kind, flt.namespace)
-        start, end, revision = prefix, prefix_end(prefix), 0
+        (start, end), revision = codec.object_range(kind, flt.namespace), 0
         if token:
             revision, start = _decode_continue(token, prefix)
         items: list[any_pb2.Any] = []
@@ -481,6 +481,20 @@ class ApiService(api_pb2_grpc.ApiServicer):
         raise errors.Conflict(
             f"{self._describe(kind, namespace, request.name)} kept changing; try again"
         )
+
+    async def Logs(
+        self, request: api_pb2.LogsRequest, context: Any
+    ) -> AsyncIterator[api_pb2.LogChunk]:
+        """A container's log, from the agent of the pod's node (apiserver/proxy.py)."""
+        async for chunk in proxy.PROXY.logs(self, request, context):
+            yield chunk
+
+    async def Exec(
+        self, request_iterator: AsyncIterator[api_pb2.ExecInput], context: Any
+    ) -> AsyncIterator[api_pb2.ExecOutput]:
+        """A command in a pod's container, through the agent of its node (apiserver/proxy.py)."""
+        async for output in proxy.PROXY.exec(self, request_iterator, context):
+            yield output
 
     @rpc("GetServerInfo")
     async def GetServerInfo(

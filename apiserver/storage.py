@@ -186,6 +186,16 @@ class Storage:
         )
         return int(response.header.revision) if response.succeeded else None
 
+    async def put(self, key: bytes, value: bytes) -> int:
+        """Writes key unconditionally; the new revision."""
+        try:
+            response = await self._kv().Put(
+                rpc_pb2.PutRequest(key=key, value=value), timeout=self.timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise self._unavailable(error) from None
+        return int(response.header.revision)
+
     async def update(self, key: bytes, value: bytes, mod_revision: int) -> int | None:
         """Writes key if it is still at mod_revision; the new revision, or
         None when someone else changed or removed it meanwhile."""

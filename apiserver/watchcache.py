@@ -35,6 +35,14 @@ log = logging.getLogger("corral.apiserver.watchcache")
 ADDED, MODIFIED, DELETED, BOOKMARK = "ADDED", "MODIFIED", "DELETED", "BOOKMARK"
 
 
+class Compacted(errors.Expired):
+    """etcd no longer has the revisions a watch asked for."""
+
+    def __init__(self, compact_revision: int) -> None:
+        super().__init__(f"etcd compacted its history up to revision {compact_revision}")
+        self.compact_revision = compact_revision
+
+
 @dataclass(slots=True)
 class Entry:
     """An object as the cache holds it: decoded for filtering, raw for sending."""
@@ -163,7 +171,8 @@ class KindCache:
         self.bookmark_interval = bookmark_interval
         self.max_watcher_queue = max_watcher_queue
         self._advanced = asyncio.Event()
-        self._progress_requests: asyncio.Queue[rpc_pb2.WatchRequest] | None = None
+        self.sync_key = codec.sync_key(kind)
+        self._watching = False
         # Revisions back from a fresh list that are replayed into history.
         self.replay_window = history
         self._replay_from = 0
@@ -183,13 +192,14 @@ class KindCache:
         return self.objects.get(key)
 
     async def wait_for(self, revision: int, timeout: float) -> bool:
-        """Waits until the cache has seen every event up to revision."""
+        """Waits until the cache has seen every event up to revision.
+
+        A write to the kind's sync key makes the watch deliver an event after
+        revision; once it arrives, everything before it has too."""
         if self.revision >= revision:
             return True
-        if self._progress_requests is not None:
-            self._progress_requests.put_nowait(
-                rpc_pb2.WatchRequest(progress_request=rpc_pb2.WatchProgressRequest())
-            )
+        if self._watching:
+            await self.storage.put(self.sync_key, b"")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while self.revision < revision:
@@ -236,12 +246,16 @@ class KindCache:
                     await self._list()
                     need_list = False
                 await self._follow()
-            except errors.Expired as error:
+            except Compacted as error:
                 if self._replay_from:
                     # The replay window was compacted: replay less, from the
                     # oldest revision etcd still has.
-                    self._replay_from = error.compact_revision  # type: ignore[attr-defined]
+                    self._replay_from = error.compact_revision
                     continue
+                log.warning("event=watch_expired kind=%s reason=%r", self.kind.name, str(error))
+                need_list = True
+                delay = 0.1
+            except errors.Expired as error:
                 log.warning("event=watch_expired kind=%s reason=%r", self.kind.name, str(error))
                 need_list = True
                 delay = 0.1
@@ -263,7 +277,7 @@ class KindCache:
         cannot be told what they missed, so they are sent to relist."""
         self.ready.clear()
         objects: dict[bytes, Entry] = {}
-        start, end = self.prefix, prefix_end(self.prefix)
+        start, end = codec.object_range(self.kind)
         items, more, revision = await self.storage.range(start, end, limit=2000)
         while True:
             for item in items:
@@ -297,11 +311,12 @@ class KindCache:
         """Follows one etcd watch until it fails.
 
         While replaying (right after a list), events up to the revision
-        already applied only rebuild history; the cache is ready once etcd
-        reports (by a progress notification) that the replay is complete.
+        already applied only rebuild history. The replay is complete when the
+        sync key written after the watch started comes back through it.
         """
         replay_from = self._replay_from
         applied_until = self.revision
+        replayed_by = 0  # the sync key's revision that ends the replay
         if replay_from:
             self.history.clear()
         requests: asyncio.Queue[rpc_pb2.WatchRequest] = asyncio.Queue()
@@ -321,51 +336,43 @@ class KindCache:
                 yield await requests.get()
 
         call = rpc_pb2_grpc.WatchStub(self.storage._channel()).Watch(request_stream())
-        progress = asyncio.create_task(self._progress_loop(requests))
+        bookmarks = asyncio.create_task(self._bookmark_loop())
         try:
             async for response in call:
                 if response.compact_revision:
-                    expired = errors.Expired(
-                        f"revision {replay_from or applied_until} was compacted"
-                    )
-                    expired.compact_revision = response.compact_revision  # type: ignore[attr-defined]
-                    raise expired
+                    raise Compacted(response.compact_revision)
                 if response.canceled:
                     raise errors.Unavailable(f"etcd cancelled the watch: {response.cancel_reason}")
                 if response.created:
-                    self._progress_requests = requests
+                    self._watching = True
+                    if replay_from:
+                        replayed_by = await self.storage.put(self.sync_key, b"")
                     continue
                 for event in response.events:
-                    if event.kv.mod_revision > applied_until:
+                    revision = event.kv.mod_revision
+                    if event.kv.key == self.sync_key:
+                        if replay_from and revision >= replayed_by:
+                            self.floor = replay_from - 1
+                            self._replay_from = replay_from = 0
+                            self.ready.set()
+                        self._advance(revision)
+                    elif revision > applied_until:
                         self._apply(event)
                     elif replay_from:
                         self._remember(event)
-                if not response.events:
-                    # A progress notification: every event up to the header's
-                    # revision has been delivered.
-                    if replay_from and response.header.revision >= applied_until:
-                        self.floor = replay_from - 1
-                        self._replay_from = replay_from = 0
-                        self.ready.set()
-                    self._advance(response.header.revision)
             raise errors.Unavailable("etcd closed the watch stream")
         except grpc.aio.AioRpcError as error:
             raise errors.Unavailable(f"etcd watch failed: {error.details()}") from None
         finally:
-            self._progress_requests = None
-            progress.cancel()
+            self._watching = False
+            bookmarks.cancel()
             call.cancel()
 
-    async def _progress_loop(self, requests: asyncio.Queue[rpc_pb2.WatchRequest]) -> None:
-        """Asks etcd for progress: often while replaying (that is how the
-        replay's end is known), then every bookmark interval for bookmarks."""
+    async def _bookmark_loop(self) -> None:
+        """Tells watchers that asked for bookmarks how far the cache has got."""
         while True:
-            await asyncio.sleep(0.05 if self._replay_from else self.bookmark_interval)
-            requests.put_nowait(
-                rpc_pb2.WatchRequest(progress_request=rpc_pb2.WatchProgressRequest())
-            )
+            await asyncio.sleep(self.bookmark_interval)
             if not self._replay_from:
-                await asyncio.sleep(0.05)
                 for watcher in list(self.watchers):
                     watcher.bookmark(self.revision)
 
