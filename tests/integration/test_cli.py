@@ -374,3 +374,51 @@ def test_valid_manifest_is_stored_with_every_field_it_sets(apiserver, ns, tmp_pa
             for key, text in expected.pop("stringData", {}).items():
                 expected.setdefault("data", {})[key] = base64.b64encode(text.encode()).decode()
         _contains(stored, expected, kind.name)
+
+
+# ------------------------------------------------------------------- edit
+
+
+def _editor(tmp_path: Path, name: str, python: str) -> str:
+    """An $EDITOR that runs `python` with the file's text in `text` and writes back `text`."""
+    script = tmp_path / f"{name}.py"
+    script.write_text("import sys\nfrom pathlib import Path\npath = Path(sys.argv[1])\n"
+                      f"text = path.read_text()\n{python}\npath.write_text(text)\n")
+    return f"{sys.executable} {script}"
+
+
+def _edit(apiserver: ApiServerProcess, editor: str, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--server", apiserver.address, "edit", *args],
+                              env={"EDITOR": editor, "VISUAL": "", "CORRAL_EDITOR": ""},
+                              catch_exceptions=False)
+
+
+def test_edit_updates_cancels_and_keeps_invalid_edits(apiserver, ns, tmp_path):
+    corral(apiserver, "apply", "-n", ns, "-f",
+           str(write(tmp_path / "d.yaml", deployment("web", replicas=2))))
+    up = _editor(tmp_path, "up", "text = text.replace('replicas: 2', 'replicas: 5', 1)")
+    changed = _edit(apiserver, up, "deploy/web", "-n", ns)
+    assert changed.stdout == "deployment.apps/web edited\n", changed.stderr
+    assert get_json(apiserver, "deploy/web", "-n", ns)["spec"]["replicas"] == 5
+    same = _edit(apiserver, _editor(tmp_path, "same", "pass"), "deploy", "web", "-n", ns)
+    assert same.stdout == "Edit cancelled, no changes made.\n"
+    bad = _editor(tmp_path, "bad", "text = text.replace('replicas: 5', 'replicas: five', 1)")
+    broken = _edit(apiserver, bad, "deploy/web", "-n", ns)
+    assert broken.exit_code == 1
+    message, _, kept = broken.stderr.strip().rpartition("; your edited copy is kept in ")
+    assert 'spec.replicas: expected integer, got "five"' in message
+    assert "replicas: five" in Path(kept).read_text()
+    Path(kept).unlink()
+
+
+def test_edit_refuses_when_the_object_changed_meanwhile(apiserver, ns, tmp_path):
+    corral(apiserver, "apply", "-n", ns, "-f", str(write(tmp_path / "d.yaml", deployment("web"))))
+    # The "editor" changes the object on the server itself before saving its edit.
+    meddle = (f"import subprocess\nsubprocess.run([{sys.executable!r}, '-m', 'corral', '--server', "
+              f"{apiserver.address!r}, 'label', 'deploy/web', '-n', {ns!r}, 'x=1'], check=True, "
+              f"cwd={str(ROOT)!r}, env={{'PYTHONPATH': {str(ROOT)!r}}})\n"
+              "text = text.replace('image: nginx:1.27', 'image: nginx:1.29')")
+    result = _edit(apiserver, _editor(tmp_path, "meddle", meddle), "deploy/web", "-n", ns)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: deployment.apps/web was changed while you edited it")
+    assert "your edited copy is kept in " in result.stderr
