@@ -496,20 +496,6 @@ class ApiService(api_pb2_grpc.ApiServicer):
         async for output in proxy.PROXY.exec(self, request_iterator, context):
             yield output
 
-    async def Logs(
-        self, request: api_pb2.LogsRequest, context: Any
-    ) -> AsyncIterator[api_pb2.LogChunk]:
-        """A container's log, from the agent of the pod's node (apiserver/proxy.py)."""
-        async for chunk in proxy.PROXY.logs(self, request, context):
-            yield chunk
-
-    async def Exec(
-        self, request_iterator: AsyncIterator[api_pb2.ExecInput], context: Any
-    ) -> AsyncIterator[api_pb2.ExecOutput]:
-        """A command in a pod's container, through the agent of its node (apiserver/proxy.py)."""
-        async for output in proxy.PROXY.exec(self, request_iterator, context):
-            yield output
-
     @rpc("GetServerInfo")
     async def GetServerInfo(
         self, request: api_pb2.ServerInfoRequest, context: Any
