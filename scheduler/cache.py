@@ -39,7 +39,8 @@ class Cache:
         self._by_owner: dict[str, Counter[str]] = {}
         self._image_nodes: Counter[str] = Counter()
         self._node_list: list[NodeInfo] | None = None
-        # Bumped on every change of a node (not of pods): lets callers cache per-node facts.
+        # Bumped when a node appears, goes, or changes labels, taints, readiness or
+        # cordoning (not on pod changes): lets callers cache what depends only on those.
         self.node_generation = 0
 
     # -- nodes ---------------------------------------------------------------------------------
@@ -51,10 +52,13 @@ class Cache:
             info = self.nodes[name] = NodeInfo(name)
         elif info.present:
             self._image_nodes.subtract(set(info.images))
+        before = info.scheduling_fields()
         info.set_node(node)
         self._image_nodes.update(set(info.images))
-        self._node_list = None
-        self.node_generation += 1
+        if info.scheduling_fields() != before:
+            # Heartbeats change nothing here, so they don't invalidate cached filter results.
+            self._node_list = None
+            self.node_generation += 1
         return info
 
     def remove_node(self, name: str) -> None:

@@ -46,12 +46,12 @@ def insufficient(resource: str) -> str:
 # -- node state ----------------------------------------------------------------------------------
 
 
-@filter_plugin("NodeReady")
+@filter_plugin("NodeReady", static=True)
 def node_ready(state: CycleState, pod: PodInfo, node: NodeInfo) -> Reasons:
     return None if node.ready else NOT_READY
 
 
-@filter_plugin("NodeUnschedulable")
+@filter_plugin("NodeUnschedulable", static=True)
 def node_unschedulable(state: CycleState, pod: PodInfo, node: NodeInfo) -> Reasons:
     """A cordoned node takes only pods that tolerate node.kubernetes.io/unschedulable."""
     if node.unschedulable and not tolerated(pod.tolerations, UNSCHEDULABLE_TAINT):
@@ -59,7 +59,7 @@ def node_unschedulable(state: CycleState, pod: PodInfo, node: NodeInfo) -> Reaso
     return None
 
 
-@filter_plugin("TaintToleration")
+@filter_plugin("TaintToleration", static=True)
 def taint_toleration(state: CycleState, pod: PodInfo, node: NodeInfo) -> Reasons:
     """NoSchedule and NoExecute taints must be tolerated; PreferNoSchedule only scores."""
     for taint in node.taints:
@@ -90,7 +90,7 @@ def matches_node_constraints(pod: PodInfo, node: NodeInfo) -> bool:
     return True
 
 
-@filter_plugin("NodeAffinity", prefilter=_has_node_constraints)
+@filter_plugin("NodeAffinity", prefilter=_has_node_constraints, static=True)
 def node_affinity(state: CycleState, pod: PodInfo, node: NodeInfo) -> Reasons:
     return None if matches_node_constraints(pod, node) else NODE_AFFINITY_MISMATCH
 

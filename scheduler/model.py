@@ -135,6 +135,15 @@ class PodInfo:
     resource_version: str = ""
 
     @property
+    def node_constraints_key(self) -> tuple[object, ...]:
+        """Everything "static" filters may look at: pods with equal keys pass the same nodes."""
+        return (
+            self.tolerations,
+            tuple(sorted(self.node_selector.items())),
+            self.required_node_terms,
+        )
+
+    @property
     def has_node_constraints(self) -> bool:
         return bool(self.node_selector) or self.required_node_terms is not None
 
@@ -195,6 +204,10 @@ class NodeInfo:
             self.used_ports[port] -= 1
             if not self.used_ports[port]:
                 del self.used_ports[port]
+
+    def scheduling_fields(self) -> tuple[object, ...]:
+        """The fields that static filters read: when they are unchanged, their results are."""
+        return (self.present, self.labels, self.taints, self.ready, self.unschedulable)
 
     def set_node(self, node: core_pb2.Node) -> None:
         """Takes the node object's fields (the pod totals are left alone)."""

@@ -7,8 +7,6 @@ without requests still spread out."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 from scheduler.cache import Cache
 from scheduler.framework import (
     MAX_SCORE,
@@ -19,12 +17,28 @@ from scheduler.framework import (
     normalize_reversed,
     score_plugin,
 )
-from scheduler.model import PREFER_NO_SCHEDULE, ZONE_LABEL, NodeInfo, PodInfo, tolerated
+from scheduler.model import PREFER_NO_SCHEDULE, NodeInfo, PodInfo, tolerated
 
 # -- resources -----------------------------------------------------------------------------------
 
 
-@score_plugin("LeastAllocated", weight=1)
+def _least_allocated_nodes(state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> list[float]:
+    cpu, memory = pod.nonzero_cpu, pod.nonzero_memory
+    half = MAX_SCORE / 2
+    return [
+        (
+            max(0.0, (n.allocatable_cpu - n.nonzero_cpu - cpu) * half / n.allocatable_cpu)
+            if n.allocatable_cpu else 0.0
+        ) + (
+            max(0.0, (n.allocatable_memory - n.nonzero_memory - memory) * half
+                / n.allocatable_memory)
+            if n.allocatable_memory else 0.0
+        )
+        for n in nodes
+    ]
+
+
+@score_plugin("LeastAllocated", weight=1, score_nodes=_least_allocated_nodes)
 def least_allocated(state: CycleState, pod: PodInfo, node: NodeInfo) -> float:
     """The free share of cpu and memory after placing the pod, averaged: emptier is better."""
     cpu_total = node.allocatable_cpu
@@ -40,7 +54,19 @@ def least_allocated(state: CycleState, pod: PodInfo, node: NodeInfo) -> float:
     return (max(cpu, 0.0) + max(memory, 0.0)) / 2
 
 
-@score_plugin("BalancedAllocation", weight=1)
+def _balanced_allocation_nodes(
+    state: CycleState, pod: PodInfo, nodes: list[NodeInfo]
+) -> list[float]:
+    cpu, memory = pod.nonzero_cpu, pod.nonzero_memory
+    return [
+        (1.0 - abs(min(1.0, (n.nonzero_cpu + cpu) / n.allocatable_cpu)
+                   - min(1.0, (n.nonzero_memory + memory) / n.allocatable_memory)) / 2) * MAX_SCORE
+        if n.allocatable_cpu and n.allocatable_memory else 0.0
+        for n in nodes
+    ]
+
+
+@score_plugin("BalancedAllocation", weight=1, score_nodes=_balanced_allocation_nodes)
 def balanced_allocation(state: CycleState, pod: PodInfo, node: NodeInfo) -> float:
     """(1 - standard deviation of the cpu and memory utilisation fractions) * 100: a node
     whose cpu and memory fill at the same pace wastes less (Kubernetes' formula)."""
@@ -150,29 +176,21 @@ def _prescore_owner(state: CycleState, pod: PodInfo, cache: Cache, nodes: list[N
     by_node = cache.owner_counts(pod.owner_uid)
     if not by_node:
         return False
-    by_zone: Counter[str] = Counter()
-    for node_name, count in by_node.items():
-        node = cache.nodes.get(node_name)
-        zone = node.labels.get(ZONE_LABEL) if node is not None else None
-        if zone is not None:
-            by_zone[zone] += count
-    state["OwnerSpread"] = (
-        by_node, by_zone, max(by_node.values()), max(by_zone.values(), default=0)
-    )
+    state["OwnerSpread"] = (by_node, max(by_node.values()))
     return True
 
 
-@score_plugin("OwnerSpread", weight=1, prescore=_prescore_owner)
+def _owner_spread_nodes(state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> list[float]:
+    by_node, most = state["OwnerSpread"]
+    return [MAX_SCORE * (most - by_node.get(n.name, 0)) / most for n in nodes]
+
+
+@score_plugin("OwnerSpread", weight=1, prescore=_prescore_owner, score_nodes=_owner_spread_nodes)
 def owner_spread(state: CycleState, pod: PodInfo, node: NodeInfo) -> float:
-    """Fewer pods of the same owner on the node (1/3) and in its zone (2/3) is better, so
-    replicas of a Deployment spread over nodes and zones (Kubernetes' SelectorSpread)."""
-    by_node, by_zone, node_max, zone_max = state["OwnerSpread"]
-    node_score = MAX_SCORE * (node_max - by_node.get(node.name, 0)) / node_max
-    zone = node.labels.get(ZONE_LABEL)
-    if zone is None or not zone_max:
-        return node_score
-    zone_score = MAX_SCORE * (zone_max - by_zone.get(zone, 0)) / zone_max
-    return node_score / 3 + zone_score * 2 / 3
+    """Fewer pods of the same owner (ReplicaSet, Job...) on the node is better, so replicas
+    spread over nodes even when resource scores tie (Kubernetes' SelectorSpread, by node)."""
+    by_node, most = state["OwnerSpread"]
+    return MAX_SCORE * (most - by_node.get(node.name, 0)) / most
 
 
 # -- images --------------------------------------------------------------------------------------
