@@ -16,9 +16,14 @@ from corral.cli import (
     explain,
     get,
     info,
+    logs,
     metadata,
     scale,
+    top,
 )
+from corral.cli import exec as exec_command
+from corral.cli import set as set_command
+from corral.cli.rollout import rollout_group
 from corral.cli.root import cli
 
 
@@ -30,6 +35,8 @@ for command in (
     apply.apply, apply.create, get.get, describe.describe, edit.edit, delete.delete,
     metadata.label, metadata.annotate, scale.scale, explain.explain, info.version,
     info.cluster_info, info.api_resources, config.config_group, completion.completion,
+    logs.logs, exec_command.exec_, top.top,
+    rollout_group, set_command.set_group,
 ):
     cli.add_command(command)
 

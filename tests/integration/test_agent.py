@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 import urllib.request
 import uuid
@@ -39,6 +40,7 @@ from corral.v1 import api_pb2, coordination_pb2, core_pb2, metrics_pb2
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="function")]
 
 POD_NETWORK = "corral-pods"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -610,6 +612,49 @@ async def test_usage_and_scraped_app_metrics_are_published(
     assert metrics.custom["queue_depth"] == "7"
     node_metrics = await client.get(metrics_pb2.NodeMetrics, node)
     assert set(node_metrics.usage) == {"cpu", "memory"}
+
+
+async def test_cli_logs_exec_and_top(
+    cluster: Cluster, namespace: str, client: Client, apiserver: Any
+) -> None:
+    node = f"{cluster.prefix}-a"
+    await cluster.start_agent(node)
+    await cluster.run_pod(make_pod("cli", namespace, shell(
+        "app", "echo first; echo second; exec sleep 3600")), node)
+    await cluster.wait_phase("cli", "Running")
+
+    async def corral(*args: str, stdin: bytes = b"") -> tuple[int, str, str]:
+        # Options go after the (sub)command, before any `--`.
+        split = 2 if args[0] == "top" else 1
+        options = ["--server", apiserver.address]
+        if args[:2] != ("top", "nodes"):
+            options += ["-n", namespace]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "from corral.cli import main; main()",
+            *args[:split], *options, *args[split:],
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, cwd=ROOT)
+        out, err = await process.communicate(stdin)
+        assert process.returncode is not None
+        return process.returncode, out.decode(), err.decode()
+
+    code, out, _ = await corral("logs", "cli", "--tail", "1")
+    assert (code, out) == (0, "second\n")
+    code, out, err = await corral("exec", "cli", "--", "sh", "-c", "echo hi; exit 5")
+    assert (code, out) == (5, "hi\n"), err
+    code, out, err = await corral("exec", "-i", "cli", "--", "cat", stdin=b"through\n")
+    assert (code, out) == (0, "through\n"), err
+    code, _, err = await corral("logs", "cli", "-c", "missing")
+    assert code == 1 and 'container "missing"' in err
+
+    async def top_lists_the_pod() -> str:
+        code, out, _ = await corral("top", "pods")
+        return out if code == 0 and "cli" in out else ""
+
+    out = await eventually(top_lists_the_pod, 20, "corral top pods to list the pod")
+    assert out.splitlines()[0].split() == ["NAME", "CPU(cores)", "MEMORY(bytes)"]
+    code, out, _ = await corral("top", "nodes", node)
+    assert code == 0 and node in out
 
 
 # -- hollow ------------------------------------------------------------------------------------
