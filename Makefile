@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 export TESTCONTAINERS_RYUK_DISABLED := true
 export TESTCONTAINERS_CONNECTION_MODE := docker_host
 
-.PHONY: venv proto test unit integration lint bench bench-api docker images clean-venv
+.PHONY: venv proto test unit integration lint bench bench-api docker images clean-venv \
+	up down clean bench-images
 
 venv: $(VENV)/.installed
 
@@ -33,7 +34,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
 
-bench: bench-api
+bench: bench-api bench-images
 
 # Flags go in BENCH_ARGS, e.g. make bench-api BENCH_ARGS="--quick" (see python -m bench.api -h).
 bench-api: venv docker images
@@ -47,3 +48,20 @@ docker:
 # Standard library only, so it runs with the system python before the venv exists.
 images: docker
 	$(PYTHON) deploy/build-images
+
+# The local cluster (docker-compose.yml, docs/cluster.md). `up` builds what is missing,
+# starts etcd, apiserver, controller, scheduler and two agents, returns when all are
+# healthy and makes its CLI context current. `down` keeps etcd's data; `clean` wipes it
+# and removes the cluster's pod containers, networks, volumes and the images `up` built.
+up: venv docker
+	$(PY) deploy/cluster up
+
+down: venv docker
+	$(PY) deploy/cluster down
+
+clean: venv docker
+	$(PY) deploy/cluster clean
+
+# Image sizes and the rebuild time after a one-file change.
+bench-images: venv docker
+	$(PY) -m bench.images
