@@ -1,0 +1,141 @@
+"""The autoscaler service: wires the client, the shared informers, leader election, the
+HPA loop and (with a node groups file) the cluster autoscaler loop, plus gRPC health.
+
+Only the leader acts; the others wait for the lease. A leader that loses the lease stops
+its loops and campaigns again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from autoscaler import config as node_groups
+from autoscaler import hpa
+from autoscaler.cluster import ClusterAutoscaler, Settings
+from autoscaler.events import Recorder
+from autoscaler.hpa_controller import DEFAULT_SYNC_PERIOD, HpaController
+from autoscaler.metrics_source import DEFAULT_MAX_AGE, MetricsSource
+from autoscaler.providers.base import Provider
+from corral.client import Client
+from corral.informer import SharedInformers
+from corral.leaderelection import LeaderElector
+from corral.v1 import autoscaling_pb2, core_pb2, metrics_pb2
+
+LEASE_NAME = "corral-autoscaler"
+
+_log = logging.getLogger("corral.autoscaler")
+
+
+@dataclass
+class Options:
+    server: str | None = None
+    sync_period: float = DEFAULT_SYNC_PERIOD
+    tuning: hpa.Tuning = field(default_factory=hpa.Tuning)
+    metrics_max_age: float = DEFAULT_MAX_AGE
+    hpa_workers: int = 2
+    # The cluster autoscaler runs only with a node groups file.
+    node_groups_file: Path | None = None
+    provider: str = "docker"
+    hollow_log_dir: Path | None = None
+    cluster: Settings = field(default_factory=Settings)
+    leader_elect: bool = True
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+    identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    health_listen: str = "0.0.0.0:8086"
+
+
+def make_provider(options: Options, cluster_config: node_groups.Config, server: str) -> Provider:
+    if options.provider == "hollow":
+        from autoscaler.providers.hollow import HollowProvider
+
+        return HollowProvider(server, log_dir=options.hollow_log_dir)
+    if options.provider == "docker":
+        from autoscaler.providers.docker import DockerProvider
+
+        return DockerProvider(server, cluster_config.docker)
+    raise ValueError(f"--provider: {options.provider!r} is not one of docker, hollow")
+
+
+async def start_health(listen: str) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int]:
+    server = grpc.aio.server()
+    servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    port = server.add_insecure_port(listen)
+    await server.start()
+    return server, servicer, port
+
+
+class Autoscaler:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.client = Client(options.server, timeout=30.0, retries=8)
+        self.cluster_config = (
+            node_groups.load(options.node_groups_file) if options.node_groups_file else None
+        )
+        self.hpa: HpaController | None = None
+        self.cluster: ClusterAutoscaler | None = None
+
+    async def run(self) -> None:
+        health_server, servicer, port = await start_health(self.options.health_listen)
+        _log.info("event=started health_port=%d server=%s cluster_autoscaler=%s",
+                  port, self.client.address, self.cluster_config is not None)
+        await servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+        try:
+            if not self.options.leader_elect:
+                await self.lead()
+                return
+            elector = LeaderElector(
+                self.client, LEASE_NAME, self.options.identity,
+                self.options.lease_duration, self.options.renew_deadline,
+                self.options.retry_period,
+            )
+            while True:
+                await elector.run(self.lead)
+                _log.warning("event=lost_leadership identity=%s", self.options.identity)
+        finally:
+            await health_server.stop(1.0)
+            await self.client.close()
+
+    async def lead(self) -> None:
+        """The loops, while this process leads."""
+        informers = SharedInformers(self.client)
+        hpas = informers.informer(autoscaling_pb2.HorizontalPodAutoscaler)
+        pods = informers.informer(core_pb2.Pod)
+        pod_metrics = informers.informer(metrics_pb2.PodMetrics)
+        source = MetricsSource(pods, pod_metrics, self.options.metrics_max_age)
+        self.hpa = HpaController(
+            self.client, hpas, source, Recorder(self.client, "horizontal-pod-autoscaler"),
+            sync_period=self.options.sync_period, tuning=self.options.tuning,
+            workers=self.options.hpa_workers,
+        )
+        loops = [self.hpa.run()]
+        provider: Provider | None = None
+        if self.cluster_config is not None:
+            provider = make_provider(self.options, self.cluster_config, self.client.address)
+            self.cluster = ClusterAutoscaler(
+                self.client, informers.informer(core_pb2.Node), pods, self.cluster_config,
+                provider, Recorder(self.client, "cluster-autoscaler"), self.options.cluster,
+            )
+        informers.start()
+        try:
+            await informers.wait_for_sync()
+            _log.info("event=caches_synced")
+            if self.cluster is not None:
+                loops.append(self.cluster.run())
+            await asyncio.gather(*loops)
+        finally:
+            await informers.stop()
+            if provider is not None:
+                with contextlib.suppress(Exception):
+                    await provider.close()
