@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from controller.base import Controller
 from controller.deployment import DeploymentController
-from controller.events import EventRecorder
 from controller.garbagecollector import GarbageCollector
 from controller.namespace import NamespaceController
 from controller.nodelifecycle import (
@@ -23,6 +22,7 @@ from controller.nodelifecycle import (
 )
 from controller.replicaset import ReplicaSetController
 from corral.client import Client
+from corral.events import EventRecorder
 from corral.informer import SharedInformers
 from corral.leaderelection import LeaderElector
 
