@@ -253,9 +253,7 @@ def _prefilter_affinity(state: CycleState, pod: PodInfo, cache: Cache) -> bool:
 def inter_pod_affinity(state: CycleState, pod: PodInfo, node: NodeInfo) -> Reasons:
     affinity: AffinityState = state["InterPodAffinity"]
     labels = node.labels
-    for key, domains in affinity.blocked.items():
-        if labels.get(key) in domains:
-            return EXISTING_ANTI_AFFINITY
+    # Kubernetes' order: the pod's affinity, its anti-affinity, then other pods' anti-affinity.
     if not affinity.affinity_first_of_group:
         for term, counts in affinity.affinity:
             domain = labels.get(term.topology_key)
@@ -265,4 +263,7 @@ def inter_pod_affinity(state: CycleState, pod: PodInfo, node: NodeInfo) -> Reaso
         domain = labels.get(term.topology_key)
         if domain is not None and counts.get(domain):
             return ANTI_AFFINITY_MISMATCH
+    for key, domains in affinity.blocked.items():
+        if labels.get(key) in domains:
+            return EXISTING_ANTI_AFFINITY
     return None
