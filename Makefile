@@ -7,7 +7,7 @@ export TESTCONTAINERS_RYUK_DISABLED := true
 export TESTCONTAINERS_CONNECTION_MODE := docker_host
 
 .PHONY: venv proto test unit integration lint bench bench-api docker images clean-venv \
-	up down clean bench-images
+	up down clean bench-images bench-startup
 
 venv: $(VENV)/.installed
 
@@ -34,11 +34,15 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
 
-bench: bench-api bench-images
+bench: bench-api bench-images bench-startup
 
 # Flags go in BENCH_ARGS, e.g. make bench-api BENCH_ARGS="--quick" (see python -m bench.api -h).
 bench-api: venv docker images
 	$(PY) -m bench.api $(BENCH_ARGS)
+
+# Pod startup on a one-node cluster next to raw `docker run` (see python -m bench.startup -h).
+bench-startup: venv docker images
+	$(PY) -m bench.startup $(BENCH_ARGS)
 
 # Makes sure a Docker engine answers: starts dockerd (installing docker.io if needed).
 docker:
