@@ -61,6 +61,8 @@ class PhaseResult:
     passed: bool | None = None
     # CPU used during the phase, in percent of one core.
     server_cpu_pct: float = math.nan
+    # The server's CPU time per operation: what it costs, however busy the machine was.
+    server_cpu_ms_per_op: float = math.nan
     generator_cpu_pct: float = math.nan
     # The highest resident memory seen during the phase.
     server_rss_mb: float = math.nan
@@ -100,14 +102,15 @@ def verdict(passed: bool | None) -> str:
     return "" if passed is None else ("pass" if passed else "FAIL")
 
 
-TABLE_HEADERS = ("phase", "ops", "errors", "ops/s", "p50 ms", "p99 ms",
-                 "srv CPU%", "srv RSS MB", "gen CPU%", "target", "result")
+TABLE_HEADERS = ("phase", "ops", "errors", "ops/s", "p50 ms", "p99 ms", "srv CPU%",
+                 "srv CPU ms/op", "srv RSS MB", "gen CPU%", "target", "result")
 
 
 def table_rows(results: Sequence[PhaseResult]) -> list[list[str]]:
     return [
         [r.name, _cell(r.ops), _cell(r.errors), _cell(r.ops_per_s, 0), _cell(r.p50_ms, 2),
-         _cell(r.p99_ms, 2), _cell(r.server_cpu_pct, 0), _cell(r.server_rss_mb, 0),
+         _cell(r.p99_ms, 2), _cell(r.server_cpu_pct, 0), _cell(r.server_cpu_ms_per_op, 2),
+         _cell(r.server_rss_mb, 0),
          _cell(r.generator_cpu_pct, 0), r.target or "-", verdict(r.passed)]
         for r in results
     ]
