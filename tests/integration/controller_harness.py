@@ -144,7 +144,7 @@ async def running_manager(client: Client, **options: Any) -> AsyncIterator[Contr
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T]], *, timeout: float = 30.0, interval: float = 0.1,
+    check: Callable[[], Awaitable[T | None]], *, timeout: float = 30.0, interval: float = 0.1,
     what: str = "condition",
 ) -> T:
     """Calls check until it returns something truthy (and returns that)."""
