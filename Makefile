@@ -7,7 +7,7 @@ export TESTCONTAINERS_RYUK_DISABLED := true
 export TESTCONTAINERS_CONNECTION_MODE := docker_host
 
 .PHONY: venv proto test unit integration lint bench bench-api docker images clean-venv \
-	up down clean bench-images bench-startup
+	up down clean bench-images bench-startup bench-scheduler
 
 venv: $(VENV)/.installed
 
@@ -34,11 +34,16 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
 
-bench: bench-api bench-images bench-startup
+bench: bench-api bench-images bench-startup bench-scheduler
 
 # Flags go in BENCH_ARGS, e.g. make bench-api BENCH_ARGS="--quick" (see python -m bench.api -h).
 bench-api: venv docker images
 	$(PY) -m bench.api $(BENCH_ARGS)
+
+# The scheduler through a real API server: --scenario a|b|c, --quick, --precreate
+# (see python -m bench.scheduler -h), e.g. make bench-scheduler BENCH_ARGS="--scenario b".
+bench-scheduler: venv docker images
+	$(PY) -m bench.scheduler $(BENCH_ARGS)
 
 # Pod startup on a one-node cluster next to raw `docker run` (see python -m bench.startup -h).
 bench-startup: venv docker images
