@@ -313,7 +313,15 @@ class DockerRuntime(Runtime):
                                            f"{error.explanation or error}") from error
             container_id = api.inspect_container(name)["Id"]
         self._start(container_id)
-        return self._info(api.inspect_container(container_id))
+        return self._info(self._inspect_fresh(container_id))
+
+    def _inspect_fresh(self, container_id: str) -> dict[str, Any]:
+        """Inspects a container just started, keeping the result for the next list."""
+        inspected = self.api.inspect_container(container_id)
+        state = inspected["State"]["Status"]
+        if state in ("running", "exited"):
+            self._inspected[(container_id, state)] = inspected
+        return inspected
 
     def _start(self, container_id: str) -> None:
         try:
@@ -401,7 +409,7 @@ class DockerRuntime(Runtime):
                 raise ContainerConfigError(str(error.explanation or error)) from error
             container_id = api.inspect_container(name)["Id"]  # made before: adopt it
         self._start(container_id)
-        return self._info(api.inspect_container(container_id))
+        return self._info(self._inspect_fresh(container_id))
 
     def _ensure_volume(self, name: str, pod: PodRef) -> None:
         try:

@@ -36,6 +36,7 @@ from corral import errors
 from corral.client import Client
 from corral.images import TEST_IMAGE
 from corral.v1 import api_pb2, coordination_pb2, core_pb2, metrics_pb2
+from tests.etcd_container import free_local_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="function")]
 
@@ -244,7 +245,8 @@ async def test_pod_with_httpd_and_readiness_probe_becomes_ready_and_answers(
     node = f"{cluster.prefix}-a"
     await cluster.start_agent(node)
     web = shell("web", HTTPD)
-    web.ports.add(container_port=8080)
+    host_port = free_local_port()
+    web.ports.add(container_port=8080, host_port=host_port)
     web.readiness_probe.http_get.path = "/"
     web.readiness_probe.http_get.port = "8080"
     web.readiness_probe.period_seconds = 1
@@ -262,6 +264,9 @@ async def test_pod_with_httpd_and_readiness_probe_becomes_ready_and_answers(
     body = await asyncio.to_thread(
         lambda: urllib.request.urlopen(f"http://{pod.status.pod_ip}:8080/", timeout=5).read())
     assert body == b"hello\n"
+    published = await asyncio.to_thread(
+        lambda: urllib.request.urlopen(f"http://127.0.0.1:{host_port}/", timeout=5).read())
+    assert published == b"hello\n"
     # One infra container and one app container, nothing more.
     assert len(cluster.containers(node, pod.metadata.uid)) == 2
 
@@ -288,14 +293,20 @@ async def test_crashing_container_backs_off_and_shows_crash_loop_back_off(
     assert status.last_state.terminated.reason == "Error"
     pod = await cluster.pod("crash")
     assert pod.status.phase == "Running"  # restartPolicy Always: it keeps trying
+    previous = api_pb2.LogsRequest(namespace=namespace, name="crash", previous=True)
+    logged = b"".join([c.data async for c in cluster.client.stub.Logs(previous)])
+    assert logged == b"dying\n"
     # Back-off: restarts slow down (1 s, 2 s, 4 s), so after 6 s there are only a few.
     await asyncio.sleep(3)
     [status] = (await cluster.pod("crash")).status.container_statuses
     assert status.restart_count <= 5
     # Old instances are pruned: the current one and the one before it remain.
-    apps = [c for c in cluster.containers(node, pod.metadata.uid)
-            if c.labels["corral.role"] == "app"]
-    assert len(apps) <= 2
+    async def pruned() -> bool:
+        apps = [c for c in cluster.containers(node, pod.metadata.uid)
+                if c.labels["corral.role"] == "app"]
+        return len(apps) <= 2
+
+    await eventually(pruned, 5, "old instances to be pruned")
 
 
 async def test_liveness_failure_restarts_the_container(cluster: Cluster, namespace: str) -> None:
@@ -655,6 +666,30 @@ async def test_cli_logs_exec_and_top(
     assert out.splitlines()[0].split() == ["NAME", "CPU(cores)", "MEMORY(bytes)"]
     code, out, _ = await corral("top", "nodes", node)
     assert code == 0 and node in out
+
+
+async def test_one_process_runs_many_hollow_agents(
+    cluster: Cluster, namespace: str, client: Client, apiserver: Any, tmp_path: Path
+) -> None:
+    name = f"{cluster.prefix}-many"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agent", "--server", apiserver.address, "--node-name", name,
+        "--runtime", "hollow", "--hollow-count", "3", "--listen", "127.0.0.1:0",
+        "--root-dir", str(tmp_path), "--log-level", "warning", cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        async def all_ready() -> bool:
+            nodes = (await client.list(core_pb2.Node)).items
+            ready = [n.metadata.name for n in nodes if n.metadata.name.startswith(name) and any(
+                c.type == "Ready" and c.status == "True" for c in n.status.conditions)]
+            return sorted(ready) == [f"{name}-{i}" for i in range(3)]
+
+        await eventually(all_ready, 30, "three hollow nodes to be Ready")
+        await cluster.run_pod(make_pod("many", namespace, shell("app", "sleep 1")), f"{name}-2")
+        await cluster.wait_ready("many")
+    finally:
+        process.terminate()
+        await process.wait()
 
 
 # -- hollow ------------------------------------------------------------------------------------
