@@ -14,7 +14,10 @@
       image: corral/corral:dev        # the service image that runs `python -m agent`
       network: host                   # "host", or a network that reaches the API server
       server: 127.0.0.1:7443          # the API server as the agent containers see it
+      networks: [corral_pods]         # more networks to join
       agentRoot: /var/lib/corral-autoscaler   # host path of the agents' files
+      podNetwork: corral_pods         # the agent's --pod-network
+      pauseImage: corral/busybox:1    # the agent's --pause-image
       agentArgs: [--backoff-base, "2"]
 
 Every node the autoscaler adds carries the label `autoscaler.corral.io/node-group:
@@ -69,6 +72,11 @@ class DockerOptions:
     network: str = "host"
     server: str = ""
     agent_root: str = "/var/lib/corral-autoscaler"
+    # The agent's --pod-network and --pause-image (empty: the agent's defaults).
+    pod_network: str = ""
+    pause_image: str = ""
+    # More networks to connect the agent containers to (e.g. the pods' network).
+    networks: tuple[str, ...] = ()
     agent_args: tuple[str, ...] = ()
 
 
@@ -191,16 +199,23 @@ def _group(entry: Any, where: str) -> NodeGroup:
 
 def _docker(entry: Any, where: str) -> DockerOptions:
     data = _mapping(entry, where)
-    known = ("image", "network", "server", "agentRoot", "agentArgs")
+    known = ("image", "network", "networks", "server", "agentRoot", "podNetwork", "pauseImage",
+             "agentArgs")
     _unknown(data, known, where)
     args = data.get("agentArgs", [])
     if not isinstance(args, list):
         raise InvalidConfig(f"{where}.agentArgs: expected a list of strings")
+    networks = data.get("networks", [])
+    if not isinstance(networks, list):
+        raise InvalidConfig(f"{where}.networks: expected a list of network names")
     defaults = DockerOptions()
     return DockerOptions(
         image=str(data.get("image", defaults.image)),
         network=str(data.get("network", defaults.network)),
         server=str(data.get("server", defaults.server)),
         agent_root=str(data.get("agentRoot", defaults.agent_root)),
+        pod_network=str(data.get("podNetwork", "")),
+        pause_image=str(data.get("pauseImage", "")),
+        networks=tuple(str(network) for network in networks),
         agent_args=tuple(str(arg) for arg in args),
     )

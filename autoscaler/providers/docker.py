@@ -60,13 +60,19 @@ class DockerProvider(Provider):
     def run_arguments(self, group: NodeGroup, name: str) -> dict[str, Any]:
         """The containers.run keyword arguments for node `name` (pure, for tests)."""
         root = str(Path(self.options.agent_root) / name)
+        # The image's entrypoint is `python3 -m`: the command names the service.
         command = [
-            "python3", "-m", "agent", "--server", self.server, "--runtime", "docker",
+            "agent", "--server", self.server, "--runtime", "docker",
             "--root-dir", root,
             "--capacity-cpu", group.capacity["cpu"],
             "--capacity-memory", group.capacity["memory"],
-            *agent_node_args(group, name), *self.options.agent_args,
+            *agent_node_args(group, name),
         ]
+        if self.options.pod_network:
+            command += ["--pod-network", self.options.pod_network]
+        if self.options.pause_image:
+            command += ["--pause-image", self.options.pause_image]
+        command += self.options.agent_args
         arguments: dict[str, Any] = {
             "image": self.image,
             "command": command,
@@ -80,6 +86,9 @@ class DockerProvider(Provider):
             "volumes": {SOCKET: {"bind": SOCKET, "mode": "rw"},
                         root: {"bind": root, "mode": "rw"}},
             "restart_policy": {"Name": "unless-stopped"},
+            # root, as in the compose file: the agent drives the engine through its socket.
+            "user": "0:0",
+            "init": True,
         }
         if self.options.network == "host":
             arguments["network_mode"] = "host"
@@ -91,8 +100,13 @@ class DockerProvider(Provider):
 
     async def start_node(self, group: NodeGroup, name: str) -> None:
         arguments = self.run_arguments(group, name)
+        def run() -> Any:
+            container = self.engine.containers.run(**arguments)
+            for network in self.options.networks:
+                self.engine.networks.get(network).connect(container)
+            return container
         try:
-            container = await asyncio.to_thread(self.engine.containers.run, **arguments)
+            container = await asyncio.to_thread(run)
         except docker.errors.ImageNotFound:
             raise ProviderError(
                 f"cannot start node {name}: image {self.image} is not on this engine "

@@ -1,0 +1,218 @@
+"""The cluster autoscaler end to end: a real API server, scheduler and controller manager as
+processes, and the docker provider starting agent containers from corral's service image.
+
+A Deployment whose pods fit no node makes the autoscaler add a node of the one group that
+fits them; the pods run there; once the Deployment is gone the node is removed after the
+unneeded time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import docker.errors
+import pytest
+from google.protobuf import json_format
+
+from autoscaler.cluster import STATUS_NAME, STATUS_NAMESPACE
+from autoscaler.config import GROUP_LABEL
+from autoscaler.providers.docker import AGENT_POD_LABEL, DEFAULT_IMAGE, LABEL_GROUP
+from corral import errors, images
+from corral.client import Client
+from corral.v1 import apps_pb2, core_pb2
+from tests.apiserver_process import ROOT, ApiServerProcess
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
+
+UNNEEDED_TIME = 5.0
+
+
+def _image_present(name: str) -> bool:
+    try:
+        with contextlib.closing(docker.from_env()) as engine:
+            engine.images.get(name)
+        return True
+    except docker.errors.DockerException:
+        return False
+
+
+class Processes:
+    """Component processes with their logs, stopped on exit."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.running: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, *args: str) -> None:
+        with open(self.log_dir / f"{name}.log", "ab") as log:
+            process = subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT,
+                                       stdout=log, stderr=log)
+        self.running.append((name, process))
+
+    def logs(self) -> str:
+        parts = []
+        for name, _ in self.running:
+            text = (self.log_dir / f"{name}.log").read_text(errors="replace")
+            parts.append(f"--- {name} ---\n{text[-3000:]}")
+        return "\n".join(parts)
+
+    def stop(self) -> None:
+        for _, process in reversed(self.running):
+            process.terminate()
+        for _, process in self.running:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def group_name() -> str:
+    return f"burst-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def cluster(apiserver: ApiServerProcess, tmp_path: Path, group_name: str) -> Iterator[Processes]:
+    image = images.image_name("CORRAL_IMAGE", DEFAULT_IMAGE)
+    if not _image_present(image):
+        pytest.skip(f"the service image {image} is not built (make up / deploy/cluster images)")
+    pod_network = f"corral-ca-{group_name}"
+    agent_root = tmp_path / "agents"
+    groups = {
+        "nodeGroups": [{
+            "name": group_name, "minSize": 0, "maxSize": 2,
+            "template": {"capacity": {"cpu": "1", "memory": "1Gi", "pods": "10"},
+                         "labels": {"pool": group_name}},
+        }],
+        "docker": {
+            "image": image, "network": "host", "agentRoot": str(agent_root),
+            "podNetwork": pod_network, "pauseImage": images.TEST_IMAGE,
+            "agentArgs": ["--node-status-interval", "1", "--lease-interval", "2",
+                          "--metrics-interval", "2", "--housekeeping-interval", "2"],
+        },
+    }
+    groups_file = tmp_path / "groups.json"
+    groups_file.write_text(json.dumps(groups))
+    processes = Processes(tmp_path)
+    server = apiserver.address
+    processes.start("scheduler", "scheduler", "--server", server, "--no-leader-elect",
+                    "--metrics-port", "-1", "--health-port", "0")
+    processes.start("controller", "controller", "--server", server, "--no-leader-elect",
+                    "--metrics-port", "-1", "--health-listen", "127.0.0.1:0")
+    processes.start("autoscaler", "autoscaler", "--server", server, "--leader-elect", "false",
+                    "--metrics-port", "-1", "--health-listen", "127.0.0.1:0",
+                    "--node-groups", str(groups_file), "--provider", "docker",
+                    "--scan-interval", "1", "--scale-down-unneeded-time", str(UNNEEDED_TIME),
+                    "--scale-down-delay-after-add", "0", "--max-graceful-termination", "30",
+                    "--log-level", "info")
+    try:
+        yield processes
+    finally:
+        processes.stop()
+        with contextlib.closing(docker.from_env()) as engine:
+            for container in engine.containers.list(
+                all=True, filters={"label": f"{LABEL_GROUP}={group_name}"}
+            ):
+                node = container.labels.get("corral.autoscaler.node", "")
+                with contextlib.suppress(docker.errors.DockerException):
+                    container.remove(force=True)
+                for pod in engine.containers.list(
+                    all=True, filters={"label": f"{AGENT_POD_LABEL}={node}"}
+                ):
+                    with contextlib.suppress(docker.errors.DockerException):
+                        pod.remove(force=True, v=True)
+            with contextlib.suppress(docker.errors.DockerException):
+                engine.networks.get(pod_network).remove()
+
+
+def wide_deployment(name: str, namespace: str, pool: str) -> apps_pb2.Deployment:
+    return json_format.ParseDict({
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "nodeSelector": {"pool": pool},
+                    "terminationGracePeriodSeconds": 2,
+                    "containers": [{
+                        "name": "app", "image": images.TEST_IMAGE,
+                        "imagePullPolicy": "IfNotPresent",
+                        "command": ["sleep", "3600"],
+                        "resources": {"requests": {"cpu": "400m", "memory": "64Mi"}},
+                    }],
+                },
+            },
+        },
+    }, apps_pb2.Deployment())
+
+
+async def wait_for(check, timeout: float, what: str, processes: Processes):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})\n"
+                         f"{processes.logs()}")
+
+
+async def test_pending_pods_get_a_docker_node_which_goes_once_they_are_deleted(
+    client: Client, namespace: str, cluster: Processes, group_name: str
+) -> None:
+    started = time.monotonic()
+    await client.create(wide_deployment("wide", namespace, group_name))
+
+    async def group_nodes() -> list[core_pb2.Node]:
+        nodes = (await client.list(core_pb2.Node, label_selector=f"{GROUP_LABEL}={group_name}"))
+        return nodes.items
+
+    async def running() -> list[core_pb2.Pod] | None:
+        pods = (await client.list(core_pb2.Pod, namespace, label_selector="app=wide")).items
+        live = [p for p in pods if p.status.phase == "Running"]
+        return live if len(live) == 2 else None
+
+    pods = await wait_for(running, 180, "the pods running on a new node", cluster)
+    to_running = time.monotonic() - started
+    nodes = await group_nodes()
+    assert len(nodes) == 1, [n.metadata.name for n in nodes]  # 2 × 400m fit one 1-cpu node
+    node_name = nodes[0].metadata.name
+    assert {p.spec.node_name for p in pods} == {node_name}
+    print(f"\nmeasured: pending pods to Running on a new docker node: {to_running:.1f}s")
+
+    pod_events = (await client.list(core_pb2.Event, namespace)).items
+    assert any(e.reason == "TriggeredScaleUp" for e in pod_events)
+    status = await client.get(core_pb2.ConfigMap, STATUS_NAME, STATUS_NAMESPACE)
+    assert group_name in status.data["status"]
+
+    await client.delete("Deployment", "wide", namespace, propagation_policy="Foreground")
+    deleted = time.monotonic()
+
+    async def node_gone() -> bool:
+        try:
+            await client.get(core_pb2.Node, node_name)
+        except errors.NotFound:
+            return True
+        return False
+
+    await wait_for(node_gone, 120, f"node {node_name} to be removed", cluster)
+    to_removed = time.monotonic() - deleted
+    assert to_removed >= UNNEEDED_TIME
+    print(f"measured: deployment deleted to node removed: {to_removed:.1f}s "
+          f"(unneeded time {UNNEEDED_TIME:.0f}s)")
+    with contextlib.closing(docker.from_env()) as engine:
+        left = engine.containers.list(all=True, filters={"label": f"{LABEL_GROUP}={group_name}"})
+        assert left == []
