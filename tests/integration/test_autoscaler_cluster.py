@@ -188,7 +188,7 @@ async def test_pending_pods_get_a_docker_node_which_goes_once_they_are_deleted(
     pods = await wait_for(running, 180, "the pods running on a new node", cluster)
     to_running = time.monotonic() - started
     nodes = await group_nodes()
-    assert len(nodes) == 1, [n.metadata.name for n in nodes]  # 2 × 400m fit one 1-cpu node
+    assert len(nodes) == 1, [n.metadata.name for n in nodes]  # 2 x 400m fit one 1-cpu node
     node_name = nodes[0].metadata.name
     assert {p.spec.node_name for p in pods} == {node_name}
     print(f"\nmeasured: pending pods to Running on a new docker node: {to_running:.1f}s")
