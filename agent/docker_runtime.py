@@ -17,6 +17,7 @@ pool, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import socket
@@ -492,6 +493,8 @@ class DockerRuntime(Runtime):
         queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=256)
         holder: dict[str, Any] = {}
 
+        stopped = threading.Event()
+
         def pump() -> None:
             try:
                 stream = self.api.logs(
@@ -501,11 +504,14 @@ class DockerRuntime(Runtime):
                 )
                 holder["stream"] = stream
                 for chunk in stream:
-                    asyncio.run_coroutine_threadsafe(queue.put(chunk), loop).result()
+                    if not _hand_over(loop, queue, chunk, stopped):
+                        return
             except BaseException as error:
-                loop.call_soon_threadsafe(queue.put_nowait, error)
+                if not stopped.is_set():
+                    loop.call_soon_threadsafe(queue.put_nowait, error)
                 return
-            loop.call_soon_threadsafe(queue.put_nowait, None)
+            if not stopped.is_set():
+                loop.call_soon_threadsafe(queue.put_nowait, None)
 
         thread = threading.Thread(target=pump, name="docker-logs", daemon=True)
         thread.start()
@@ -520,6 +526,7 @@ class DockerRuntime(Runtime):
                     raise item
                 yield item
         finally:
+            stopped.set()
             stream = holder.get("stream")
             if stream is not None and hasattr(stream, "close"):
                 with contextlib.suppress(Exception):
@@ -553,22 +560,28 @@ class DockerExecSession(ExecSession):
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue(maxsize=64)
 
+        stopped = threading.Event()
+
         def pump() -> None:
             try:
                 for stream, data in frames_iter(self.sock, self.tty):
                     name = "stderr" if stream == 2 else "stdout"
-                    asyncio.run_coroutine_threadsafe(queue.put((name, data)), loop).result()
+                    if not _hand_over(loop, queue, (name, data), stopped):
+                        return
             except Exception as error:
                 log.debug("event=exec_stream_ended exec=%s error=%r", self.exec_id, error)
-            finally:
+            if not stopped.is_set():
                 loop.call_soon_threadsafe(queue.put_nowait, None)
 
         threading.Thread(target=pump, name="docker-exec", daemon=True).start()
-        while True:
-            item = await queue.get()
-            if item is None:
-                return
-            yield item
+        try:
+            while True:
+                item = await queue.get()
+                if item is None:
+                    return
+                yield item
+        finally:
+            stopped.set()
 
     async def write(self, data: bytes) -> None:
         await asyncio.to_thread(self.raw.sendall, data)
@@ -593,6 +606,23 @@ class DockerExecSession(ExecSession):
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             self.sock.close()
+
+
+def _hand_over(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any], item: Any,
+               stopped: threading.Event) -> bool:
+    """Puts item on an asyncio queue from a thread, waiting while it is full; False once the
+    reader has gone away (so the thread can end instead of waiting forever)."""
+    future = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
+    while not stopped.is_set():
+        try:
+            future.result(timeout=0.5)
+            return True
+        except concurrent.futures.TimeoutError:
+            continue
+        except Exception:
+            return False
+    future.cancel()
+    return False
 
 
 def _split_image(image: str) -> tuple[str, str | None]:
