@@ -4,6 +4,7 @@ scheduler and agent (binding pods and marking them ready itself)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import time
 
@@ -11,6 +12,7 @@ import pytest
 
 from controller import rollout
 from controller.hashing import POD_TEMPLATE_HASH_LABEL
+from controller.manager import ControllerManager, Options
 from controller.nodelifecycle import (
     AGENT_FINALIZER,
     NODE_LEASE_NAMESPACE,
@@ -470,3 +472,29 @@ async def test_silent_node_goes_unknown_its_pods_unready_then_evicted_and_replac
                 return not any(t.key == UNREACHABLE_TAINT for t in node.spec.taints)
 
             await eventually(untainted, timeout=10, what="taint removed")
+
+
+async def test_only_the_leader_acts_and_a_standby_takes_over(client, namespace):
+    def options(identity: str) -> Options:
+        return Options(controllers=WORKLOAD_CONTROLLERS, leader_elect=True, identity=identity,
+                       lease_name=f"controller-test-{namespace}", lease_duration=3.0,
+                       renew_deadline=2.0, retry_period=0.5)
+
+    first = ControllerManager(client, options("first"))
+    second = ControllerManager(client, options("second"))
+    async with background(FakeNodes(client, namespace).run()), \
+            background(first.run()) as first_task:
+        await asyncio.wait_for(first.ready.wait(), 30)
+        async with background(second.run()):
+            await asyncio.sleep(2.0)
+            assert not second.ready.is_set()
+            await client.create(replica_set("web", namespace, 2))
+            await eventually(lambda: _count(client, namespace, 2), what="2 pods from the leader")
+            # The leader stops (releasing its lease); the standby takes over.
+            first_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await first_task
+            await asyncio.wait_for(second.ready.wait(), 10)
+            await client.scale(apps_pb2.ReplicaSet, "web", namespace, 3)
+            await eventually(lambda: _count(client, namespace, 3),
+                             what="3 pods from the new leader")
