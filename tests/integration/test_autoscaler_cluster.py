@@ -28,7 +28,7 @@ from autoscaler.config import GROUP_LABEL
 from autoscaler.providers.docker import AGENT_POD_LABEL, DEFAULT_IMAGE, LABEL_GROUP
 from corral import errors, images
 from corral.client import Client
-from corral.v1 import apps_pb2, core_pb2
+from corral.v1 import apps_pb2, autoscaling_pb2, core_pb2
 from tests.apiserver_process import ROOT, ApiServerProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
@@ -216,3 +216,118 @@ async def test_pending_pods_get_a_docker_node_which_goes_once_they_are_deleted(
     with contextlib.closing(docker.from_env()) as engine:
         left = engine.containers.list(all=True, filters={"label": f"{LABEL_GROUP}={group_name}"})
         assert left == []
+
+
+@pytest.fixture
+def cpu_cluster(apiserver: ApiServerProcess, tmp_path: Path, group_name: str
+                ) -> Iterator[tuple[Processes, str]]:
+    """Scheduler, controller, one real (docker runtime) agent sampling every 2 s, and the
+    autoscaler syncing every 3 s."""
+    node = f"cpu-{group_name}"
+    pod_network = f"corral-hpa-{group_name}"
+    processes = Processes(tmp_path)
+    server = apiserver.address
+    processes.start("scheduler", "scheduler", "--server", server, "--no-leader-elect",
+                    "--metrics-port", "-1", "--health-port", "0")
+    processes.start("controller", "controller", "--server", server, "--no-leader-elect",
+                    "--metrics-port", "-1", "--health-listen", "127.0.0.1:0")
+    processes.start("agent", "agent", "--server", server, "--node-name", node,
+                    "--runtime", "docker", "--listen", "127.0.0.1:0",
+                    "--labels", f"pool={node}", "--capacity-cpu", "2",
+                    "--root-dir", str(tmp_path / "agent"), "--pod-network", pod_network,
+                    "--pause-image", images.TEST_IMAGE, "--metrics-interval", "2",
+                    "--node-status-interval", "1", "--housekeeping-interval", "2")
+    processes.start("autoscaler", "autoscaler", "--server", server, "--leader-elect", "false",
+                    "--metrics-port", "-1", "--health-listen", "127.0.0.1:0",
+                    "--sync-period", str(CPU_SYNC_PERIOD), "--cpu-initialization-period", "0",
+                    "--log-level", "info")
+    try:
+        yield processes, node
+    finally:
+        processes.stop()
+        with contextlib.closing(docker.from_env()) as engine:
+            for pod in engine.containers.list(all=True,
+                                              filters={"label": f"{AGENT_POD_LABEL}={node}"}):
+                with contextlib.suppress(docker.errors.DockerException):
+                    pod.remove(force=True, v=True)
+            with contextlib.suppress(docker.errors.DockerException):
+                engine.networks.get(pod_network).remove()
+
+
+CPU_SYNC_PERIOD = 3.0
+
+
+async def test_a_cpu_burning_deployment_scales_up_and_back_down_after_the_load_stops(
+    client: Client, namespace: str, cpu_cluster: tuple[Processes, str]
+) -> None:
+    processes, node = cpu_cluster
+    burn = json_format.ParseDict({
+        "metadata": {"name": "burn", "namespace": namespace},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "burn"}},
+            "template": {
+                "metadata": {"labels": {"app": "burn"}},
+                "spec": {
+                    "nodeSelector": {"pool": node},
+                    "terminationGracePeriodSeconds": 1,
+                    "containers": [{
+                        "name": "app", "image": images.TEST_IMAGE,
+                        "imagePullPolicy": "IfNotPresent",
+                        "command": ["sh", "-c", "while :; do :; done"],
+                        "resources": {"requests": {"cpu": "200m"}},
+                    }],
+                },
+            },
+        },
+    }, apps_pb2.Deployment())
+    await client.create(burn)
+
+    async def burning() -> float | None:
+        pods = (await client.list(core_pb2.Pod, namespace, label_selector="app=burn")).items
+        return time.monotonic() if any(p.status.phase == "Running" for p in pods) else None
+
+    load_started = await wait_for(burning, 120, "the burning pod to run", processes)
+    window = 10
+    hpa = json_format.ParseDict({
+        "metadata": {"name": "burn", "namespace": namespace},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "burn"},
+            "minReplicas": 1, "maxReplicas": 3,
+            "metrics": [{"type": "Resource", "resource": {
+                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}],
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": window}},
+        },
+    }, autoscaling_pb2.HorizontalPodAutoscaler())
+    await client.create(hpa)
+
+    async def scaled_up() -> int | None:
+        count = (await client.scale("Deployment", "burn", namespace)).replicas
+        return count if count > 1 else None
+
+    # The agent needs two samples (2 s apart) for a cpu rate, then one sync.
+    await wait_for(scaled_up, 2 * CPU_SYNC_PERIOD + 6, "a scale-up", processes)
+    to_scale_up = time.monotonic() - load_started
+    print(f"\nmeasured: load start (pod Running) to first scale-up: {to_scale_up:.1f}s "
+          f"(sync period {CPU_SYNC_PERIOD:.0f}s, agent sampling 2s)")
+
+    # The load stops: the template now sleeps; the rollout replaces the burning pods.
+    def idle(obj: object) -> None:
+        obj.spec.template.spec.containers[0].command[:] = ["sleep", "3600"]  # type: ignore[attr-defined]
+
+    await client.update_with_retry("Deployment", "burn", namespace, idle)
+    stopped = time.monotonic()
+
+    async def scaled_down() -> int | None:
+        count = (await client.scale("Deployment", "burn", namespace)).replicas
+        return count if count == 1 else None
+
+    await wait_for(scaled_down, 120, "the scale-down", processes)
+    print(f"measured: load stop to scale-down to 1: {time.monotonic() - stopped:.1f}s "
+          f"(stabilization window {window}s)")
+    await client.delete("Deployment", "burn", namespace, propagation_policy="Foreground")
+
+    async def gone() -> bool:
+        return not (await client.list(core_pb2.Pod, namespace, label_selector="app=burn")).items
+
+    await wait_for(gone, 60, "the pods to go", processes)
