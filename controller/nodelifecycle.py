@@ -154,7 +154,10 @@ class NodeLifecycleController(Controller):
             return
         assert ready is not None
         pods = self.pods.by_index(NODE_INDEX, key)
-        failures = await self._mark_pods_not_ready(pods)
+        # A silent agent cannot say its pods stopped serving: say it for it. A live agent
+        # that reports its node NotReady keeps its pods' conditions itself (writing them
+        # here too would have the two fight).
+        failures = await self._mark_pods_not_ready(pods) if state == "Unknown" else 0
         since = seconds(ready.last_transition_time) or now
         next_look = await self._evict(node, pods, since, now, force=state == "Unknown")
         if failures:
