@@ -180,6 +180,10 @@ class _Step:
     reason: str = ""
     message: str = ""
     retry_after: float | None = None
+    # The container this step started, as the runtime reported it.
+    started: ContainerInfo | None = None
+    # The step removed a container: read the pod's containers again.
+    relist: bool = False
 
 
 # -- the agent ---------------------------------------------------------------------------------
@@ -429,12 +433,12 @@ class Agent:
         if FINALIZER not in pod.metadata.finalizers:
             finalizer = asyncio.create_task(self._add_finalizer(pod))
         try:
-            steps, pod_ip, changed = await self._converge(pod, containers)
+            steps, pod_ip, after = await self._converge(pod, containers)
         finally:
             if finalizer is not None:
                 pod = await finalizer
-        if changed:
-            containers = await self.runtime.list_containers(pod.metadata.uid)
+        containers = after if after is not None else \
+            await self.runtime.list_containers(pod.metadata.uid)
         await self._report(pod, containers, steps, pod_ip)
         retries = [s.retry_after for s in steps.values() if s.retry_after is not None]
         if retries:
@@ -468,28 +472,27 @@ class Agent:
 
     async def _converge(
         self, pod: core_pb2.Pod, containers: list[ContainerInfo]
-    ) -> tuple[dict[str, _Step], str, bool]:
-        """Takes the steps towards the spec: (per-container steps, pod IP, whether anything
-        was created or removed)."""
+    ) -> tuple[dict[str, _Step], str, list[ContainerInfo] | None]:
+        """Takes the steps towards the spec: (per-container steps, pod IP, the pod's
+        containers now, or None when they must be listed again)."""
         steps: dict[str, _Step] = {}
         mount_error = await self._write_volumes(pod)
         infras = sorted((c for c in containers if c.role == ROLE_INFRA),
                         key=lambda c: c.created_at)
         sandbox = infras[-1] if infras and infras[-1].running else None
-        changed = False
         if sandbox is None:
             if mount_error:
                 for container in pod.spec.containers:
                     steps[container.name] = _Step("ContainerCreating", mount_error,
                                                   CONFIG_RETRY_SECONDS)
-                return steps, "", False
+                return steps, "", containers
             # No live network namespace: the pod's containers start over in a new one.
             await asyncio.gather(*(self.runtime.remove_container(c.id) for c in containers
                                    if c.role == ROLE_INFRA or c.running))
             sandbox = await self.runtime.run_sandbox(self._sandbox_spec(pod))
             log.info("event=sandbox_started pod=%s ip=%s", pod_key(pod), sandbox.ip)
             containers = [c for c in containers if c.role != ROLE_INFRA and not c.running]
-            changed = True
+            containers.append(sandbox)
         by_name: dict[str, list[ContainerInfo]] = {}
         for info in containers:
             if info.role != ROLE_INFRA:
@@ -501,22 +504,27 @@ class Agent:
             if current is not None and current.exited and current.exit_code == 0:
                 continue
             init_policy = "Never" if policy == "Never" else "OnFailure"
-            step, acted = await self._step(pod, container, ROLE_INIT, current, sandbox,
-                                           init_policy, mount_error)
-            steps[container.name] = step
-            changed = changed or acted
+            steps[container.name] = await self._step(pod, container, ROLE_INIT, current,
+                                                     sandbox, init_policy, mount_error)
             for app in pod.spec.containers:
                 steps.setdefault(app.name, _Step(POD_INITIALIZING))
-            return steps, sandbox.ip, changed
+            return steps, sandbox.ip, self._after(containers, steps)
         results = await asyncio.gather(*(
             self._step(pod, container, ROLE_APP, newest(by_name.get(container.name, []))[0],
                        sandbox, policy, mount_error)
             for container in pod.spec.containers
         ))
-        for container, (step, acted) in zip(pod.spec.containers, results, strict=True):
+        for container, step in zip(pod.spec.containers, results, strict=True):
             steps[container.name] = step
-            changed = changed or acted
-        return steps, sandbox.ip, changed
+        return steps, sandbox.ip, self._after(containers, steps)
+
+    @staticmethod
+    def _after(containers: list[ContainerInfo],
+               steps: Mapping[str, _Step]) -> list[ContainerInfo] | None:
+        """The pod's containers after the steps, without asking the runtime again."""
+        if any(step.relist for step in steps.values()):
+            return None
+        return containers + [s.started for s in steps.values() if s.started is not None]
 
     def _sandbox_spec(self, pod: core_pb2.Pod) -> SandboxSpec:
         ports = [
@@ -559,15 +567,16 @@ class Agent:
         sandbox: ContainerInfo,
         policy: str,
         mount_error: str,
-    ) -> tuple[_Step, bool]:
-        """One step for one container: (what to report, whether the runtime changed)."""
+    ) -> _Step:
+        """One step for one container: what to report, and what it started."""
         if current is not None and current.state == "created":
             # Created but never started (the agent stopped in between): make it again.
             await self.runtime.remove_container(current.id)
-            return await self._start(pod, container, role, current.attempt, sandbox,
-                                     mount_error), True
+            step = await self._start(pod, container, role, current.attempt, sandbox, mount_error)
+            step.relist = True
+            return step
         if current is None:
-            return await self._start(pod, container, role, 0, sandbox, mount_error), True
+            return await self._start(pod, container, role, 0, sandbox, mount_error)
         if current.running:
             failure = self.probes.liveness_failure(current)
             if failure and current.id not in self._killing:
@@ -578,9 +587,9 @@ class Agent:
                          if container.liveness_probe.HasField("termination_grace_period_seconds")
                          else pod.spec.termination_grace_period_seconds)
                 self._background_once(f"kill-{current.id}", self._kill(current, grace))
-            return _Step(), False
+            return _Step()
         if not should_restart(policy, current.exit_code):
-            return _Step(), False
+            return _Step()
         now = time.time()
         key = f"{pod.metadata.uid}/{container.name}"
         ready_at = self.restart_backoff.failed(
@@ -590,11 +599,11 @@ class Agent:
             delay = self.restart_backoff.delay(key)
             message = (f"back-off {delay:g}s restarting failed container={container.name} "
                        f"pod={pod.metadata.name}_{pod.metadata.namespace}({pod.metadata.uid})")
-            return _Step(CRASH_LOOP_BACK_OFF, message, ready_at - now), False
+            return _Step(CRASH_LOOP_BACK_OFF, message, ready_at - now)
         log.info("event=container_restart pod=%s container=%s attempt=%d exit_code=%d",
                  pod_key(pod), container.name, current.attempt + 1, current.exit_code)
         return await self._start(pod, container, role, current.attempt + 1, sandbox,
-                                 mount_error), True
+                                 mount_error)
 
     async def _kill(self, info: ContainerInfo, grace: float) -> None:
         try:
@@ -638,12 +647,12 @@ class Agent:
         except (EnvError, volumes.VolumeError, quantity.InvalidQuantity) as error:
             return _Step(CREATE_CONTAINER_CONFIG_ERROR, str(error), CONFIG_RETRY_SECONDS)
         try:
-            await self.runtime.run_container(sandbox, spec)
+            started = await self.runtime.run_container(sandbox, spec)
         except ImagePullError as error:
             return _Step(ERR_IMAGE_PULL, error.message, CONFIG_RETRY_SECONDS)
         except ContainerConfigError as error:
             return _Step(CREATE_CONTAINER_ERROR, str(error), CONFIG_RETRY_SECONDS)
-        return _Step()
+        return _Step(started=started)
 
     def _container_spec(self, pod: core_pb2.Pod, container: core_pb2.Container, role: str,
                         attempt: int, pod_ip: str) -> ContainerSpec:
