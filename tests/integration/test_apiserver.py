@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import urllib.request
+from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -51,7 +53,7 @@ async def collect(
 
 
 @contextlib.asynccontextmanager
-async def watching(client: Client, kind: str, **options: str):
+async def watching(client: Client, kind: str, **options: Any):
     """Runs a watch in the background, its events in a queue."""
     queue: asyncio.Queue[WatchEvent] = asyncio.Queue()
     failure: list[BaseException] = []
@@ -305,7 +307,7 @@ async def test_list_filters_by_namespace_labels_and_fields(client: Client, names
     await client.create(make_pod("d", other, app="web"))
     await client.bind([(namespace, "b", "n1", "")])
 
-    async def names(**options: str) -> list[str]:
+    async def names(**options: Any) -> list[str]:
         return sorted(p.metadata.name for p in (await client.list("Pod", **options)).items)
 
     assert await names(namespace=namespace) == ["a", "b", "c"]
@@ -534,7 +536,7 @@ async def test_watch_from_a_compacted_revision_is_expired_and_relist_works(
 ) -> None:
     async with Client(private_apiserver.address) as api:
         first = await api.create(make_pod("a", "default"))
-        last = first
+        last: Message = first
         for i in range(30):
             cm = core_pb2.ConfigMap()
             cm.metadata.name = f"cm{i}"
