@@ -183,6 +183,12 @@ def verify(nodes: list[core_pb2.Node], pods: list[core_pb2.Pod]) -> list[str]:
     return problems
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -226,6 +232,9 @@ async def run(args: argparse.Namespace) -> int:
                        "--no-leader-elect", "--metrics-port", "-1", "--health-port", "-1"]
             if args.percentage is not None:
                 command += ["--percentage-of-nodes-to-score", str(args.percentage)]
+
+            assert api.process is not None
+            api_cpu_before = cpu_seconds(api.process.pid)
             scheduler = subprocess.Popen(
                 command, cwd=ROOT, stdout=scheduler_log, stderr=scheduler_log,
                 env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -249,6 +258,9 @@ async def run(args: argparse.Namespace) -> int:
                 finally:
                     watcher.cancel()
                 last = max(bound.values())
+                scheduler_cpu = cpu_seconds(scheduler.pid)
+                assert api.process is not None
+                api_cpu = cpu_seconds(api.process.pid) - api_cpu_before
             finally:
                 scheduler.terminate()
                 try:
@@ -274,6 +286,10 @@ async def run(args: argparse.Namespace) -> int:
             print(f"latency create->bound: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
                   f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
                   f"mean {statistics.fmean(latencies) * 1000:.0f} ms")
+            print(f"CPU used: scheduler {scheduler_cpu:.1f}s "
+                  f"({scheduler_cpu / len(pods) * 1000:.2f} ms/pod), API server {api_cpu:.1f}s "
+                  f"({api_cpu / len(pods) * 1000:.2f} ms/pod)"
+                  f"{' (binds only)' if args.precreate else ''}")
             listed_nodes = (await client.list_all(core_pb2.Node)).items
             listed_pods = (await client.list_all(core_pb2.Pod, NAMESPACE)).items
             problems = verify(listed_nodes, listed_pods)

@@ -76,12 +76,12 @@ def test_a_new_filter_is_one_small_function() -> None:
     )
 
 
-def test_feasible_nodes_to_find_follows_kubernetes_adaptive_percentage() -> None:
+def test_adaptive_sampling_looks_for_5_percent_of_nodes_and_at_least_100() -> None:
     framework = Framework()
     assert framework.feasible_nodes_to_find(50) == 50
-    assert framework.feasible_nodes_to_find(1000) == 420  # 50 - 1000/125 = 42 %
-    assert framework.feasible_nodes_to_find(5000) == 500  # 10 %
-    assert framework.feasible_nodes_to_find(100_000) == 5000  # at least 5 %
+    assert framework.feasible_nodes_to_find(1000) == 100
+    assert framework.feasible_nodes_to_find(5000) == 250
+    assert Framework(Config(percentage_of_nodes_to_score=42)).feasible_nodes_to_find(1000) == 420
     assert Framework(Config(percentage_of_nodes_to_score=100)).feasible_nodes_to_find(5000) == 5000
 
 
