@@ -22,6 +22,7 @@ from autoscaler.metrics_source import DEFAULT_MAX_AGE
 from autoscaler.service import Autoscaler, Options
 from corral import log as corral_log
 from corral import metrics as corral_metrics
+from scheduler.framework import InvalidConfig as InvalidSchedulerConfig
 
 
 def _positive(text: str) -> float:
@@ -73,6 +74,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                          help="YAML file of node groups; without it nodes are not scaled")
     cluster.add_argument("--provider", choices=("docker", "hollow"), default="docker",
                          help="where new nodes run (default %(default)s)")
+    cluster.add_argument("--scheduler-config", type=Path, default=None,
+                         help="the scheduler's --config, so the scale-up simulation runs the "
+                              "same filters (default: the scheduler's defaults)")
     cluster.add_argument("--hollow-log-dir", type=Path, default=None,
                          help="where hollow agents write their logs (default: discarded)")
     defaults = Settings()
@@ -125,6 +129,7 @@ def options_from(args: argparse.Namespace) -> Options:
         node_groups_file=args.node_groups,
         provider=args.provider,
         hollow_log_dir=args.hollow_log_dir,
+        scheduler_config_file=args.scheduler_config,
         cluster=Settings(
             scan_interval=args.scan_interval,
             scale_down_enabled=args.scale_down_enabled == "true",
@@ -167,6 +172,9 @@ def main(argv: list[str] | None = None) -> None:
         service = Autoscaler(options_from(args))
     except node_groups.InvalidConfig as error:
         print(f"corral-autoscaler: --node-groups: {error}", file=sys.stderr)
+        sys.exit(2)
+    except InvalidSchedulerConfig as error:
+        print(f"corral-autoscaler: --scheduler-config: {error}", file=sys.stderr)
         sys.exit(2)
     if args.metrics_port >= 0:
         corral_metrics.serve(args.metrics_port)

@@ -29,6 +29,8 @@ from corral.client import Client
 from corral.informer import SharedInformers
 from corral.leaderelection import LeaderElector
 from corral.v1 import autoscaling_pb2, core_pb2, metrics_pb2
+from scheduler.framework import Framework
+from scheduler.framework import load_config as load_scheduler_config
 
 LEASE_NAME = "corral-autoscaler"
 
@@ -46,6 +48,8 @@ class Options:
     node_groups_file: Path | None = None
     provider: str = "docker"
     hollow_log_dir: Path | None = None
+    # The scheduler's plugin config, for the scale-up simulation.
+    scheduler_config_file: Path | None = None
     cluster: Settings = field(default_factory=Settings)
     leader_elect: bool = True
     lease_duration: float = 15.0
@@ -83,6 +87,12 @@ class Autoscaler:
         self.cluster_config = (
             node_groups.load(options.node_groups_file) if options.node_groups_file else None
         )
+        self.scheduler_config = (
+            load_scheduler_config(options.scheduler_config_file)
+            if options.scheduler_config_file else None
+        )
+        if self.scheduler_config is not None:
+            Framework(self.scheduler_config)  # fail now, with the config's own message
         self.hpa: HpaController | None = None
         self.cluster: ClusterAutoscaler | None = None
 
@@ -126,6 +136,7 @@ class Autoscaler:
             self.cluster = ClusterAutoscaler(
                 self.client, informers.informer(core_pb2.Node), pods, self.cluster_config,
                 provider, Recorder(self.client, "cluster-autoscaler"), self.options.cluster,
+                scheduler_config=self.scheduler_config,
             )
         informers.start()
         try:

@@ -77,6 +77,13 @@ class Processes:
 
 
 @pytest.fixture
+def apiserver(private_apiserver: ApiServerProcess) -> ApiServerProcess:
+    """An API server of the test's own: the controller and scheduler started here act on
+    every object, so the Deployments other tests leave behind must not be there."""
+    return private_apiserver
+
+
+@pytest.fixture
 def group_name() -> str:
     return f"burst-{uuid.uuid4().hex[:6]}"
 
