@@ -22,7 +22,8 @@ from corral.v1 import api_pb2, api_pb2_grpc, core_pb2
 log = logging.getLogger("corral.apiserver")
 
 # Namespaces that exist from the first start on.
-INITIAL_NAMESPACES = ("default", "corral-system")
+# corral-node-lease holds the agents' heartbeat Leases, one per node.
+INITIAL_NAMESPACES = ("default", "corral-system", "corral-node-lease")
 SERVICE_NAME = api_pb2.DESCRIPTOR.services_by_name["Api"].full_name
 
 

@@ -80,7 +80,7 @@ async def watching(client: Client, kind: str, **options: Any):
 
 async def test_default_and_system_namespaces_exist_after_first_start(client: Client) -> None:
     names = {ns.metadata.name for ns in (await client.list("Namespace")).items}
-    assert {"default", "corral-system"} <= names
+    assert {"default", "corral-system", "corral-node-lease"} <= names
 
 
 async def test_health_and_reflection_serve_generic_grpc_tools(apiserver: ApiServerProcess) -> None:
