@@ -12,6 +12,7 @@ whether a pod fits is a few integer comparisons.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -167,6 +168,9 @@ class NodeInfo:
     allocatable_memory: int = 0
     allocatable_pods: int = 0
     allocatable_scalar: dict[str, int] = field(default_factory=dict)
+    # 1 / allocatable (infinite when there is none): multiplications on the score hot path.
+    inverse_cpu: float = math.inf
+    inverse_memory: float = math.inf
     images: dict[str, int] = field(default_factory=dict)  # image name → size in bytes
     requested_cpu: int = 0
     requested_memory: int = 0
@@ -238,6 +242,8 @@ class NodeInfo:
             else:
                 scalar[resource] = value
         self.allocatable_scalar = scalar
+        self.inverse_cpu = 1 / self.allocatable_cpu if self.allocatable_cpu else math.inf
+        self.inverse_memory = 1 / self.allocatable_memory if self.allocatable_memory else math.inf
         images: dict[str, int] = {}
         for image in node.status.images:
             for name in image.names:

@@ -25,15 +25,12 @@ from scheduler.model import PREFER_NO_SCHEDULE, NodeInfo, PodInfo, tolerated
 def _least_allocated_nodes(state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> list[float]:
     cpu, memory = pod.nonzero_cpu, pod.nonzero_memory
     half = MAX_SCORE / 2
+    # Free shares 1 - used/allocatable, clamped at 0 (conditionals: cheaper than max()).
     return [
         (
-            max(0.0, (n.allocatable_cpu - n.nonzero_cpu - cpu) * half / n.allocatable_cpu)
-            if n.allocatable_cpu else 0.0
-        ) + (
-            max(0.0, (n.allocatable_memory - n.nonzero_memory - memory) * half
-                / n.allocatable_memory)
-            if n.allocatable_memory else 0.0
-        )
+            (c if (c := 1.0 - (n.nonzero_cpu + cpu) * n.inverse_cpu) > 0.0 else 0.0)
+            + (m if (m := 1.0 - (n.nonzero_memory + memory) * n.inverse_memory) > 0.0 else 0.0)
+        ) * half
         for n in nodes
     ]
 
@@ -58,10 +55,13 @@ def _balanced_allocation_nodes(
     state: CycleState, pod: PodInfo, nodes: list[NodeInfo]
 ) -> list[float]:
     cpu, memory = pod.nonzero_cpu, pod.nonzero_memory
+    half = MAX_SCORE / 2
+    # Utilisation fractions clamped at 1; the score is 100 - 50 * |cpu - memory|.
     return [
-        (1.0 - abs(min(1.0, (n.nonzero_cpu + cpu) / n.allocatable_cpu)
-                   - min(1.0, (n.nonzero_memory + memory) / n.allocatable_memory)) / 2) * MAX_SCORE
-        if n.allocatable_cpu and n.allocatable_memory else 0.0
+        MAX_SCORE - half * abs(
+            (c if (c := (n.nonzero_cpu + cpu) * n.inverse_cpu) < 1.0 else 1.0)
+            - (m if (m := (n.nonzero_memory + memory) * n.inverse_memory) < 1.0 else 1.0)
+        )
         for n in nodes
     ]
 
