@@ -31,10 +31,10 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from autoscaler import simulation
 from autoscaler.config import GROUP_LABEL, Config, NodeGroup
-from autoscaler.events import EventRecorder
 from autoscaler.providers.base import Provider, ProviderError, ProviderNode, new_node_name
 from corral import errors
 from corral.client import Client
+from corral.events import NORMAL, WARNING, EventRecorder
 from corral.informer import Informer
 from corral.v1 import core_pb2
 from scheduler.framework import Config as SchedulerConfig
@@ -216,7 +216,7 @@ class ClusterAutoscaler:
             pod = by_key.get(key)
             if pod is not None:
                 why = "; ".join(reasons) or "no node group"
-                self.recorder.event(pod, "Normal", "NotTriggerScaleUp",
+                self.recorder.event(pod, NORMAL, "NotTriggerScaleUp",
                                     f"pod didn't trigger scale-up: {why}")
         if plan.best is None:
             self.state.scale_up_status = (
@@ -231,7 +231,7 @@ class ClusterAutoscaler:
         for key in option.pods:
             pod = by_key.get(key)
             if pod is not None:
-                self.recorder.event(pod, "Normal", "TriggeredScaleUp",
+                self.recorder.event(pod, NORMAL, "TriggeredScaleUp",
                                     f"pod triggered scale-up: [{message}]")
         _log.info("event=scale_up group=%s from=%d to=%d pods=%d",
                   group.name, before, before + option.nodes, len(option.pods))
@@ -251,7 +251,7 @@ class ClusterAutoscaler:
                 _log.warning("event=scale_up_failed group=%s node=%s error=%s",
                              group.name, name, error)
                 self.state.groups[group.name].last_event = f"FailedToScaleUp: {error}"
-                await self._status_event("Warning", "FailedToScaleUpGroup",
+                await self._status_event(WARNING, "FailedToScaleUpGroup",
                                          f"failed to start node {name} of {group.name}: {error}")
                 break
             started += 1
@@ -260,7 +260,7 @@ class ClusterAutoscaler:
             message = (f"Scale-up: setting group {group.name} size to {before + started} "
                        f"instead of {before} (max: {group.max_size}): {why}")
             self.state.groups[group.name].last_event = message
-            await self._status_event("Normal", "ScaledUpGroup", message)
+            await self._status_event(NORMAL, "ScaledUpGroup", message)
 
     # -- scale down --------------------------------------------------------------------------
 
@@ -323,7 +323,7 @@ class ClusterAutoscaler:
         try:
             if obj is not None:
                 await self._cordon(node.name)
-                self.recorder.event(obj, "Normal", "ScaleDown",
+                self.recorder.event(obj, NORMAL, "ScaleDown",
                                     f"marked the node as toBeDeleted/unschedulable: {reason}")
                 await self._drain(node.name)
             await self.provider.stop_node(node)
@@ -336,12 +336,12 @@ class ClusterAutoscaler:
                 group_state.last_event = message
             _log.info("event=scale_down node=%s group=%s reason=%r", node.name, node.group, reason)
             if obj is not None:
-                self.recorder.event(obj, "Normal", "ScaleDown",
+                self.recorder.event(obj, NORMAL, "ScaleDown",
                                     "node removed by cluster autoscaler")
-            await self._status_event("Normal", "ScaleDown", message)
+            await self._status_event(NORMAL, "ScaleDown", message)
         except (errors.ApiError, ProviderError) as error:
             _log.warning("event=scale_down_failed node=%s error=%s", node.name, error)
-            await self._status_event("Warning", "ScaleDownFailed",
+            await self._status_event(WARNING, "ScaleDownFailed",
                                      f"failed to remove node {node.name}: {error}")
             await self._uncordon(node.name)
         finally:

@@ -19,10 +19,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from prometheus_client import Counter, Gauge, Histogram
 
 from autoscaler import hpa
-from autoscaler.events import EventRecorder
 from autoscaler.metrics_source import MetricsSource
 from corral import errors, kinds, quantity
 from corral.client import Client
+from corral.events import NORMAL, WARNING, EventRecorder
 from corral.informer import Informer, split_key
 from corral.selectors import InvalidSelector, parse_label_selector
 from corral.v1 import autoscaling_pb2, meta_pb2
@@ -200,7 +200,7 @@ class HpaController:
             set_condition(status, hpa.ConditionUpdate(
                 hpa.SCALING_ACTIVE, "False", "InvalidMetricSourceType",
                 f"the HPA was unable to compute the replica count: {error}"), now)
-            self.recorder.event(obj, "Warning", "InvalidMetricSourceType", str(error))
+            self.recorder.event(obj, WARNING, "InvalidMetricSourceType", str(error))
             return
         try:
             kind = kinds.lookup(ref.kind) if ref.kind else None
@@ -211,7 +211,7 @@ class HpaController:
                       "ReplicaSet have the Scale verb"
             set_condition(status, hpa.ConditionUpdate(
                 hpa.ABLE_TO_SCALE, "False", "FailedGetScale", message), now)
-            self.recorder.event(obj, "Warning", "FailedGetScale", message)
+            self.recorder.event(obj, WARNING, "FailedGetScale", message)
             return
         try:
             scale = await self.client.scale(kind, ref.name, namespace)
@@ -219,7 +219,7 @@ class HpaController:
             message = f"the HPA controller was unable to get the target's current scale: {error}"
             set_condition(status, hpa.ConditionUpdate(
                 hpa.ABLE_TO_SCALE, "False", "FailedGetScale", message), now)
-            self.recorder.event(obj, "Warning", "FailedGetScale", str(error))
+            self.recorder.event(obj, WARNING, "FailedGetScale", str(error))
             return
         set_condition(status, hpa.ConditionUpdate(
             hpa.ABLE_TO_SCALE, "True", "SucceededGetScale",
@@ -233,7 +233,7 @@ class HpaController:
         except InvalidSelector as error:
             set_condition(status, hpa.ConditionUpdate(
                 hpa.SCALING_ACTIVE, "False", "InvalidSelector", str(error)), now)
-            self.recorder.event(obj, "Warning", "SelectorRequired", str(error))
+            self.recorder.event(obj, WARNING, "SelectorRequired", str(error))
             return
         target = self.source.for_target(namespace, selector, now)
         history = self.histories.get(key, hpa.History())
@@ -243,7 +243,7 @@ class HpaController:
         for update in decision.conditions:
             set_condition(status, update, now)
         for reason, message in decision.warnings:
-            self.recorder.event(obj, "Warning", reason, message)
+            self.recorder.event(obj, WARNING, reason, message)
         statuses = metric_statuses(spec.metrics, decision.proposals)
         if decision.proposals or not statuses:
             del status.current_metrics[:]
@@ -258,7 +258,7 @@ class HpaController:
             await self.client.scale(kind, ref.name, namespace, replicas=desired)
         except errors.ApiError as error:
             message = f"New size: {desired}; reason: {decision.reason}; error: {error}"
-            self.recorder.event(obj, "Warning", "FailedRescale", message)
+            self.recorder.event(obj, WARNING, "FailedRescale", message)
             set_condition(status, hpa.ConditionUpdate(
                 hpa.ABLE_TO_SCALE, "False", "FailedUpdateScale",
                 f"the HPA controller was unable to update the target scale: {error}"), now)
@@ -266,7 +266,7 @@ class HpaController:
         set_condition(status, hpa.ConditionUpdate(
             hpa.ABLE_TO_SCALE, "True", "SucceededRescale",
             f"the HPA controller was able to update the target scale to {desired}"), now)
-        self.recorder.event(obj, "Normal", "SuccessfulRescale",
+        self.recorder.event(obj, NORMAL, "SuccessfulRescale",
                             f"New size: {desired}; reason: {decision.reason}")
         RESCALES.labels("up" if desired > current else "down").inc()
         _log.info("event=rescale hpa=%s target=%s from=%d to=%d reason=%r",

@@ -21,11 +21,11 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from autoscaler import config as node_groups
 from autoscaler import hpa
 from autoscaler.cluster import ClusterAutoscaler, Settings
-from autoscaler.events import Recorder
 from autoscaler.hpa_controller import DEFAULT_SYNC_PERIOD, HpaController
 from autoscaler.metrics_source import DEFAULT_MAX_AGE, MetricsSource
 from autoscaler.providers.base import Provider
 from corral.client import Client
+from corral.events import EventRecorder
 from corral.informer import SharedInformers
 from corral.leaderelection import LeaderElector
 from corral.v1 import autoscaling_pb2, core_pb2, metrics_pb2
@@ -33,6 +33,7 @@ from scheduler.framework import Framework
 from scheduler.framework import load_config as load_scheduler_config
 
 LEASE_NAME = "corral-autoscaler"
+HOST = socket.gethostname()
 
 _log = logging.getLogger("corral.autoscaler")
 
@@ -124,8 +125,11 @@ class Autoscaler:
         pods = informers.informer(core_pb2.Pod)
         pod_metrics = informers.informer(metrics_pb2.PodMetrics)
         source = MetricsSource(pods, pod_metrics, self.options.metrics_max_age)
+        # Kubernetes' component names, as `corral describe` shows them in FROM.
+        hpa_events = EventRecorder(self.client, "horizontal-pod-autoscaler", host=HOST)
+        cluster_events = EventRecorder(self.client, "cluster-autoscaler", host=HOST)
         self.hpa = HpaController(
-            self.client, hpas, source, Recorder(self.client, "horizontal-pod-autoscaler"),
+            self.client, hpas, source, hpa_events,
             sync_period=self.options.sync_period, tuning=self.options.tuning,
             workers=self.options.hpa_workers,
         )
@@ -135,9 +139,11 @@ class Autoscaler:
             provider = make_provider(self.options, self.cluster_config, self.client.address)
             self.cluster = ClusterAutoscaler(
                 self.client, informers.informer(core_pb2.Node), pods, self.cluster_config,
-                provider, Recorder(self.client, "cluster-autoscaler"), self.options.cluster,
+                provider, cluster_events, self.options.cluster,
                 scheduler_config=self.scheduler_config,
             )
+        recorders = [asyncio.create_task(recorder.run(), name=f"events-{recorder.component}")
+                     for recorder in (hpa_events, cluster_events)]
         informers.start()
         try:
             await informers.wait_for_sync()
@@ -146,6 +152,12 @@ class Autoscaler:
                 loops.append(self.cluster.run())
             await asyncio.gather(*loops)
         finally:
+            # What was decided last is worth writing down before leaving.
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(hpa_events.flush(2.0), cluster_events.flush(2.0))
+            for task in recorders:
+                task.cancel()
+            await asyncio.gather(*recorders, return_exceptions=True)
             await informers.stop()
             if provider is not None:
                 with contextlib.suppress(Exception):
