@@ -55,7 +55,7 @@ def prepare_create(kind: Kind, obj: Message) -> None:
     elif kind.name == "Pod" and not obj.status.phase:  # type: ignore[attr-defined]
         obj.status.phase = "Pending"  # type: ignore[attr-defined]
     defaults.apply_defaults(obj)
-    validation.check(obj)
+    validation.check(obj, defaulted=True)
 
 
 def prepare_update(kind: Kind, old: Message, new: Message) -> None:
@@ -76,7 +76,8 @@ def prepare_update(kind: Kind, old: Message, new: Message) -> None:
     if kind.name == "Namespace" and old.status.phase == "Terminating":  # type: ignore[attr-defined]
         new.status.phase = "Terminating"  # type: ignore[attr-defined]
     defaults.apply_defaults(new)
-    validation.check(new, old)
+    # The stored object was defaulted when it was written.
+    validation.check(new, old, defaulted=True)
     if spec_changed(kind, old, new):
         meta.generation = old_meta.generation + 1
 

@@ -142,6 +142,21 @@ class ApiService(api_pb2_grpc.ApiServicer):
             raise errors.NotFound(f"{self._describe(kind, namespace, name)} not found")
         return stored, codec.decode(kind, stored.value, stored.mod_revision)
 
+    async def _read_for_write(
+        self, kind: Kind, namespace: str, name: str, *, cached: bool = True, version: str = ""
+    ) -> tuple[Stored, Message]:
+        """The object to change, from the watch cache when it may do: a write
+        compares the revision it read, so a stale copy costs a retry, not an
+        error (callers read etcd when they retry, and before they refuse on a
+        precondition). With `version`, only a cached copy at that version
+        will do. The object is the caller's to change."""
+        entry = self.cache[kind].get(codec.object_key(kind, namespace, name)) if name else None
+        if entry is None or not cached or (version and version != str(entry.revision)):
+            return await self._read(kind, namespace, name)
+        obj = kind.message()
+        obj.CopyFrom(entry.obj)
+        return Stored(codec.object_key(kind, namespace, name), entry.raw, entry.revision), obj
+
     async def _check_namespace(self, kind: Kind, namespace: str) -> None:
         """Namespaced objects may only be created in an active namespace."""
         if not kind.namespaced:
@@ -241,7 +256,12 @@ class ApiService(api_pb2_grpc.ApiServicer):
             raise errors.Invalid(f"{kind.name} has no status", field="status")
         meta = obj.metadata  # type: ignore[attr-defined]
         namespace = self._namespace(kind, meta.namespace)
-        stored, old = await self._read(kind, namespace, meta.name)
+        if meta.resource_version:
+            stored, old = await self._read_for_write(
+                kind, namespace, meta.name, version=meta.resource_version
+            )
+        else:  # an unconditional update must not lose to a stale cache
+            stored, old = await self._read(kind, namespace, meta.name)
         if meta.resource_version and meta.resource_version != str(stored.mod_revision):
             raise errors.Conflict(
                 f"{self._describe(kind, namespace, meta.name)}: resourceVersion "
@@ -278,9 +298,16 @@ class ApiService(api_pb2_grpc.ApiServicer):
             raise errors.Invalid("must be 0 or more", field="gracePeriodSeconds")
         namespace = self._namespace(kind, request.namespace)
         grace = request.grace_period_seconds if request.HasField("grace_period_seconds") else None
-        for _ in range(WRITE_ATTEMPTS):
-            stored, obj = await self._read(kind, namespace, request.name)
+        for attempt in range(WRITE_ATTEMPTS):
+            stored, obj = await self._read_for_write(
+                kind, namespace, request.name, cached=attempt == 0
+            )
             meta = obj.metadata  # type: ignore[attr-defined]
+            preconditions_hold = (not request.uid or request.uid == meta.uid) and (
+                not request.resource_version or request.resource_version == str(stored.mod_revision)
+            )
+            if attempt == 0 and not preconditions_hold:
+                continue  # perhaps only the cache is behind: ask etcd
             if request.uid and request.uid != meta.uid:
                 raise errors.Conflict(
                     f"{self._describe(kind, namespace, request.name)} has uid {meta.uid}, "
@@ -385,7 +412,7 @@ class ApiService(api_pb2_grpc.ApiServicer):
 
     async def Watch(
         self, request: api_pb2.WatchRequest, context: Any
-    ) -> AsyncIterator[api_pb2.WatchEvent]:
+    ) -> AsyncIterator[api_pb2.WatchEvents]:
         try:
             kind = self._kind(request.kind)
             flt = self._filter(
@@ -409,8 +436,8 @@ class ApiService(api_pb2_grpc.ApiServicer):
             return
         self.metrics.watchers.labels(kind.name).inc()
         try:
-            async for event in watcher.events():
-                yield event
+            async for batch in watcher.batches():
+                yield api_pb2.WatchEvents(events=batch)
         except errors.ApiError as error:
             await context.abort(error.code, error.message)
         finally:
@@ -428,10 +455,14 @@ class ApiService(api_pb2_grpc.ApiServicer):
         try:
             if not binding.node_name:
                 raise errors.Invalid("a node name is required", field="nodeName")
-            for _ in range(WRITE_ATTEMPTS):
-                stored, pod = await self._read(kind, namespace, binding.name)
+            for attempt in range(WRITE_ATTEMPTS):
+                stored, pod = await self._read_for_write(
+                    kind, namespace, binding.name, cached=attempt == 0
+                )
                 assert isinstance(pod, core_pb2.Pod)
                 where = self._describe(kind, namespace, binding.name)
+                if attempt == 0 and binding.uid and binding.uid != pod.metadata.uid:
+                    continue  # perhaps only the cache is behind: ask etcd
                 if binding.uid and binding.uid != pod.metadata.uid:
                     raise errors.Conflict(f"{where} has uid {pod.metadata.uid}, not {binding.uid}")
                 if pod.spec.node_name:
@@ -461,8 +492,11 @@ class ApiService(api_pb2_grpc.ApiServicer):
         if request.HasField("replicas") and request.replicas < 0:
             raise errors.Invalid("must be 0 or more", field="spec.replicas")
         namespace = self._namespace(kind, request.namespace)
-        for _ in range(WRITE_ATTEMPTS):
-            stored, obj = await self._read(kind, namespace, request.name)
+        for attempt in range(WRITE_ATTEMPTS):
+            # A read alone must be current; a change may start from the cache.
+            stored, obj = await self._read_for_write(
+                kind, namespace, request.name, cached=attempt == 0 and request.HasField("replicas")
+            )
             spec = obj.spec  # type: ignore[attr-defined]
             revision = stored.mod_revision
             if request.HasField("replicas") and spec.replicas != request.replicas:

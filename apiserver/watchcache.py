@@ -68,6 +68,23 @@ class Change:
     key: bytes
     new: Entry | None
     old: Entry | None
+    # The wire events for this change, by type, built once for all watchers.
+    _events: dict[str, api_pb2.WatchEvent] = field(default_factory=dict)
+
+    def event(self, kind: Kind, type_: str) -> api_pb2.WatchEvent:
+        built = self._events.get(type_)
+        if built is None:
+            # A watcher sees a deleted object, or one that stopped matching it,
+            # go with its last state.
+            entry = self.new if type_ != DELETED else (self.new or self.old)
+            assert entry is not None
+            built = api_pb2.WatchEvent(
+                type=type_,
+                object=codec.to_any(kind, entry.raw, self.revision),
+                resource_version=str(self.revision),
+            )
+            self._events[type_] = built
+        return built
 
 
 @dataclass(frozen=True)
@@ -110,18 +127,9 @@ class Watcher:
         was = change.old is not None and self.filter.matches(change.old)
         now = change.new is not None and self.filter.matches(change.new)
         if now:
-            kind = MODIFIED if was else ADDED
-            assert change.new is not None
-            obj = codec.to_any(self.kind, change.new.raw, change.revision)
+            self._put(change.event(self.kind, MODIFIED if was else ADDED))
         elif was:
-            # Deleted, or no longer matching: the watcher sees it go.
-            kind = DELETED
-            last = change.new or change.old
-            assert last is not None
-            obj = codec.to_any(self.kind, last.raw, change.revision)
-        else:
-            return
-        self._put(api_pb2.WatchEvent(type=kind, object=obj, resource_version=str(change.revision)))
+            self._put(change.event(self.kind, DELETED))
 
     def bookmark(self, revision: int) -> None:
         if self.bookmarks and not self.closed and revision >= self.after:
@@ -138,12 +146,22 @@ class Watcher:
         else:
             self.queue.put_nowait(event)
 
-    async def events(self) -> AsyncIterator[api_pb2.WatchEvent]:
+    async def batches(self, most: int = 1000) -> AsyncIterator[list[api_pb2.WatchEvent]]:
+        """The events in batches: whatever waits when the stream is ready, so
+        a busy watcher gets fewer, larger messages."""
         while True:
+            batch: list[api_pb2.WatchEvent] = []
             item = await self.queue.get()
-            if isinstance(item, errors.ApiError):
-                raise item
-            yield item
+            while True:
+                if isinstance(item, errors.ApiError):
+                    if batch:
+                        yield batch
+                    raise item
+                batch.append(item)
+                if len(batch) >= most or self.queue.empty():
+                    break
+                item = self.queue.get_nowait()
+            yield batch
 
 
 class KindCache:

@@ -401,18 +401,19 @@ async def watch_job(job: Job, channels: list[grpc.aio.Channel]) -> JobResult:
         seen = 0
         try:
             while seen < job.expected_events:
-                event = await call.read()
+                batch = await call.read()
                 received = time.time()
-                if event is grpc.aio.EOF:
+                if batch is grpc.aio.EOF:
                     break
-                if event.type != "ADDED":
-                    continue
-                pod = core_pb2.Pod.FromString(event.object.value)
-                sent = pod.metadata.annotations.get(SENT_AT_ANNOTATION)
-                if sent is not None:
-                    result.latencies.append(received - float(sent))
-                    result.finished = max(result.finished, received)
-                    seen += 1
+                for event in batch.events:
+                    if event.type != "ADDED":
+                        continue
+                    pod = core_pb2.Pod.FromString(event.object.value)
+                    sent = pod.metadata.annotations.get(SENT_AT_ANNOTATION)
+                    if sent is not None:
+                        result.latencies.append(received - float(sent))
+                        result.finished = max(result.finished, received)
+                        seen += 1
         except grpc.RpcError as error:
             result.failed(error)
         finally:

@@ -375,17 +375,18 @@ class Client:
         try:
             while True:
                 try:
-                    event = await call.read()
+                    batch = await call.read()
                 except grpc.RpcError as error:
                     raise map_rpc_error(error, self.address) from None
-                if event is grpc.aio.EOF:
+                if batch is grpc.aio.EOF:
                     return
-                assert isinstance(event, api_pb2.WatchEvent)
-                yield WatchEvent(
-                    type=event.type,
-                    object=kinds.unpack(event.object) if event.HasField("object") else None,
-                    resource_version=event.resource_version,
-                )
+                assert isinstance(batch, api_pb2.WatchEvents)
+                for event in batch.events:
+                    yield WatchEvent(
+                        type=event.type,
+                        object=kinds.unpack(event.object) if event.HasField("object") else None,
+                        resource_version=event.resource_version,
+                    )
         finally:
             call.cancel()
 

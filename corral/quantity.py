@@ -17,6 +17,7 @@ request never shrinks when it is converted.
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 import re
 from decimal import Decimal
@@ -46,6 +47,7 @@ _MAX_EXPONENT = 64
 _EXACT = decimal.Context(prec=200, traps=[decimal.Inexact, decimal.InvalidOperation])
 
 
+@functools.lru_cache(maxsize=4096)  # the same few quantities, parsed on every write
 def parse(text: str) -> Decimal:
     """The exact value of a quantity; a sign is allowed (see `to_int` for ≥ 0)."""
     number, suffix = _split(text)

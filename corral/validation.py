@@ -47,10 +47,16 @@ class FieldError:
 Errors = Iterator[FieldError]
 
 
-def validate(obj: Message, old: Message | None = None) -> list[FieldError]:
-    """Every problem with `obj`; `old` is the stored object when this is an Update."""
-    obj = _defaulted(obj)
-    old = _defaulted(old) if old is not None else None
+def validate(
+    obj: Message, old: Message | None = None, *, defaulted: bool = False
+) -> list[FieldError]:
+    """Every problem with `obj`; `old` is the stored object when this is an Update.
+
+    Both are validated as defaults would leave them; `defaulted=True` says
+    they already are (the API server's case), which saves copying them."""
+    if not defaulted:
+        obj = _defaulted(obj)
+        old = _defaulted(old) if old is not None else None
     kind = kinds.of_message(obj)
     obj_: Any = obj
     old_: Any = old
@@ -61,9 +67,9 @@ def validate(obj: Message, old: Message | None = None) -> list[FieldError]:
     return errors
 
 
-def check(obj: Message, old: Message | None = None) -> None:
+def check(obj: Message, old: Message | None = None, *, defaulted: bool = False) -> None:
     """Raises Invalid naming every problem (first field first), or returns."""
-    errors = validate(obj, old)
+    errors = validate(obj, old, defaulted=defaulted)
     if errors:
         first, *rest = errors
         raise Invalid("; ".join([first.message, *map(str, rest)]), field=first.path)

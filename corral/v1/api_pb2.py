@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x63orral/v1/api.proto\x12\tcorral.v1\x1a\x19google/protobuf/any.proto\"F\n\rCreateRequest\x12$\n\x06object\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\"F\n\rUpdateRequest\x12$\n\x06object\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\"6\n\x0eObjectResponse\x12$\n\x06object\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\";\n\nGetRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"\x7f\n\x0bListRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x16\n\x0elabel_selector\x18\x03 \x01(\t\x12\x16\n\x0e\x66ield_selector\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x03\x12\x10\n\x08\x63ontinue\x18\x06 \x01(\t\"_\n\x0cListResponse\x12#\n\x05items\x18\x01 \x03(\x0b\x32\x14.google.protobuf.Any\x12\x18\n\x10resource_version\x18\x02 \x01(\t\x12\x10\n\x08\x63ontinue\x18\x03 \x01(\t\"\xce\x01\n\rDeleteRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12!\n\x14grace_period_seconds\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x1a\n\x12propagation_policy\x18\x05 \x01(\t\x12\x0b\n\x03uid\x18\x06 \x01(\t\x12\x18\n\x10resource_version\x18\x07 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x08 \x01(\x08\x42\x17\n\x15_grace_period_seconds\"\x92\x01\n\x0cWatchRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x16\n\x0elabel_selector\x18\x03 \x01(\t\x12\x16\n\x0e\x66ield_selector\x18\x04 \x01(\t\x12\x18\n\x10resource_version\x18\x05 \x01(\t\x12\x17\n\x0f\x61llow_bookmarks\x18\x06 \x01(\x08\"Z\n\nWatchEvent\x12\x0c\n\x04type\x18\x01 \x01(\t\x12$\n\x06object\x18\x02 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x18\n\x10resource_version\x18\x03 \x01(\t\"J\n\x07\x42inding\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0b\n\x03uid\x18\x03 \x01(\t\x12\x11\n\tnode_name\x18\x04 \x01(\t\"3\n\x0b\x42indRequest\x12$\n\x08\x62indings\x18\x01 \x03(\x0b\x32\x12.corral.v1.Binding\"E\n\nBindResult\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x18\n\x10resource_version\x18\x03 \x01(\t\"6\n\x0c\x42indResponse\x12&\n\x07results\x18\x01 \x03(\x0b\x32\x15.corral.v1.BindResult\"a\n\x0cScaleRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x15\n\x08replicas\x18\x04 \x01(\x05H\x00\x88\x01\x01\x42\x0b\n\t_replicas\"f\n\rScaleResponse\x12\x10\n\x08replicas\x18\x01 \x01(\x05\x12\x17\n\x0fstatus_replicas\x18\x02 \x01(\x05\x12\x10\n\x08selector\x18\x03 \x01(\t\x12\x18\n\x10resource_version\x18\x04 \x01(\t\"\x13\n\x11ServerInfoRequest\"E\n\nServerInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x14\n\x0c\x65tcd_version\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\t\"\xcd\x01\n\x0bLogsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tcontainer\x18\x03 \x01(\t\x12\x0e\n\x06\x66ollow\x18\x04 \x01(\x08\x12\x17\n\ntail_lines\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x10\n\x08previous\x18\x06 \x01(\x08\x12\x12\n\ntimestamps\x18\x07 \x01(\x08\x12\x1a\n\rsince_seconds\x18\x08 \x01(\x03H\x01\x88\x01\x01\x42\r\n\x0b_tail_linesB\x10\n\x0e_since_seconds\"\x18\n\x08LogChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"-\n\x0cTerminalSize\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\"\x93\x01\n\tExecStart\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tcontainer\x18\x03 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x04 \x03(\t\x12\r\n\x05stdin\x18\x05 \x01(\x08\x12\x0b\n\x03tty\x18\x06 \x01(\x08\x12%\n\x04size\x18\x07 \x01(\x0b\x32\x17.corral.v1.TerminalSize\"\x8e\x01\n\tExecInput\x12%\n\x05start\x18\x01 \x01(\x0b\x32\x14.corral.v1.ExecStartH\x00\x12\x0f\n\x05stdin\x18\x02 \x01(\x0cH\x00\x12)\n\x06resize\x18\x03 \x01(\x0b\x32\x17.corral.v1.TerminalSizeH\x00\x12\x15\n\x0b\x63lose_stdin\x18\x04 \x01(\x08H\x00\x42\x07\n\x05input\"O\n\nExecOutput\x12\x10\n\x06stdout\x18\x01 \x01(\x0cH\x00\x12\x10\n\x06stderr\x18\x02 \x01(\x0cH\x00\x12\x13\n\texit_code\x18\x03 \x01(\x05H\x00\x42\x08\n\x06output2\xdf\x05\n\x03\x41pi\x12=\n\x06\x43reate\x12\x18.corral.v1.CreateRequest\x1a\x19.corral.v1.ObjectResponse\x12\x37\n\x03Get\x12\x15.corral.v1.GetRequest\x1a\x19.corral.v1.ObjectResponse\x12\x37\n\x04List\x12\x16.corral.v1.ListRequest\x1a\x17.corral.v1.ListResponse\x12=\n\x06Update\x12\x18.corral.v1.UpdateRequest\x1a\x19.corral.v1.ObjectResponse\x12\x43\n\x0cUpdateStatus\x12\x18.corral.v1.UpdateRequest\x1a\x19.corral.v1.ObjectResponse\x12=\n\x06\x44\x65lete\x12\x18.corral.v1.DeleteRequest\x1a\x19.corral.v1.ObjectResponse\x12\x39\n\x05Watch\x12\x17.corral.v1.WatchRequest\x1a\x15.corral.v1.WatchEvent0\x01\x12\x37\n\x04\x42ind\x12\x16.corral.v1.BindRequest\x1a\x17.corral.v1.BindResponse\x12:\n\x05Scale\x12\x17.corral.v1.ScaleRequest\x1a\x18.corral.v1.ScaleResponse\x12\x44\n\rGetServerInfo\x12\x1c.corral.v1.ServerInfoRequest\x1a\x15.corral.v1.ServerInfo\x12\x35\n\x04Logs\x12\x16.corral.v1.LogsRequest\x1a\x13.corral.v1.LogChunk0\x01\x12\x37\n\x04\x45xec\x12\x14.corral.v1.ExecInput\x1a\x15.corral.v1.ExecOutput(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x63orral/v1/api.proto\x12\tcorral.v1\x1a\x19google/protobuf/any.proto\"F\n\rCreateRequest\x12$\n\x06object\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\"F\n\rUpdateRequest\x12$\n\x06object\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\"6\n\x0eObjectResponse\x12$\n\x06object\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\";\n\nGetRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"\x7f\n\x0bListRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x16\n\x0elabel_selector\x18\x03 \x01(\t\x12\x16\n\x0e\x66ield_selector\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x03\x12\x10\n\x08\x63ontinue\x18\x06 \x01(\t\"_\n\x0cListResponse\x12#\n\x05items\x18\x01 \x03(\x0b\x32\x14.google.protobuf.Any\x12\x18\n\x10resource_version\x18\x02 \x01(\t\x12\x10\n\x08\x63ontinue\x18\x03 \x01(\t\"\xce\x01\n\rDeleteRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12!\n\x14grace_period_seconds\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x1a\n\x12propagation_policy\x18\x05 \x01(\t\x12\x0b\n\x03uid\x18\x06 \x01(\t\x12\x18\n\x10resource_version\x18\x07 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x08 \x01(\x08\x42\x17\n\x15_grace_period_seconds\"\x92\x01\n\x0cWatchRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x16\n\x0elabel_selector\x18\x03 \x01(\t\x12\x16\n\x0e\x66ield_selector\x18\x04 \x01(\t\x12\x18\n\x10resource_version\x18\x05 \x01(\t\x12\x17\n\x0f\x61llow_bookmarks\x18\x06 \x01(\x08\"Z\n\nWatchEvent\x12\x0c\n\x04type\x18\x01 \x01(\t\x12$\n\x06object\x18\x02 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x18\n\x10resource_version\x18\x03 \x01(\t\"4\n\x0bWatchEvents\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.corral.v1.WatchEvent\"J\n\x07\x42inding\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0b\n\x03uid\x18\x03 \x01(\t\x12\x11\n\tnode_name\x18\x04 \x01(\t\"3\n\x0b\x42indRequest\x12$\n\x08\x62indings\x18\x01 \x03(\x0b\x32\x12.corral.v1.Binding\"E\n\nBindResult\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x18\n\x10resource_version\x18\x03 \x01(\t\"6\n\x0c\x42indResponse\x12&\n\x07results\x18\x01 \x03(\x0b\x32\x15.corral.v1.BindResult\"a\n\x0cScaleRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x15\n\x08replicas\x18\x04 \x01(\x05H\x00\x88\x01\x01\x42\x0b\n\t_replicas\"f\n\rScaleResponse\x12\x10\n\x08replicas\x18\x01 \x01(\x05\x12\x17\n\x0fstatus_replicas\x18\x02 \x01(\x05\x12\x10\n\x08selector\x18\x03 \x01(\t\x12\x18\n\x10resource_version\x18\x04 \x01(\t\"\x13\n\x11ServerInfoRequest\"E\n\nServerInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x14\n\x0c\x65tcd_version\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\t\"\xcd\x01\n\x0bLogsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tcontainer\x18\x03 \x01(\t\x12\x0e\n\x06\x66ollow\x18\x04 \x01(\x08\x12\x17\n\ntail_lines\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x10\n\x08previous\x18\x06 \x01(\x08\x12\x12\n\ntimestamps\x18\x07 \x01(\x08\x12\x1a\n\rsince_seconds\x18\x08 \x01(\x03H\x01\x88\x01\x01\x42\r\n\x0b_tail_linesB\x10\n\x0e_since_seconds\"\x18\n\x08LogChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"-\n\x0cTerminalSize\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\"\x93\x01\n\tExecStart\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tcontainer\x18\x03 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x04 \x03(\t\x12\r\n\x05stdin\x18\x05 \x01(\x08\x12\x0b\n\x03tty\x18\x06 \x01(\x08\x12%\n\x04size\x18\x07 \x01(\x0b\x32\x17.corral.v1.TerminalSize\"\x8e\x01\n\tExecInput\x12%\n\x05start\x18\x01 \x01(\x0b\x32\x14.corral.v1.ExecStartH\x00\x12\x0f\n\x05stdin\x18\x02 \x01(\x0cH\x00\x12)\n\x06resize\x18\x03 \x01(\x0b\x32\x17.corral.v1.TerminalSizeH\x00\x12\x15\n\x0b\x63lose_stdin\x18\x04 \x01(\x08H\x00\x42\x07\n\x05input\"O\n\nExecOutput\x12\x10\n\x06stdout\x18\x01 \x01(\x0cH\x00\x12\x10\n\x06stderr\x18\x02 \x01(\x0cH\x00\x12\x13\n\texit_code\x18\x03 \x01(\x05H\x00\x42\x08\n\x06output2\xe0\x05\n\x03\x41pi\x12=\n\x06\x43reate\x12\x18.corral.v1.CreateRequest\x1a\x19.corral.v1.ObjectResponse\x12\x37\n\x03Get\x12\x15.corral.v1.GetRequest\x1a\x19.corral.v1.ObjectResponse\x12\x37\n\x04List\x12\x16.corral.v1.ListRequest\x1a\x17.corral.v1.ListResponse\x12=\n\x06Update\x12\x18.corral.v1.UpdateRequest\x1a\x19.corral.v1.ObjectResponse\x12\x43\n\x0cUpdateStatus\x12\x18.corral.v1.UpdateRequest\x1a\x19.corral.v1.ObjectResponse\x12=\n\x06\x44\x65lete\x12\x18.corral.v1.DeleteRequest\x1a\x19.corral.v1.ObjectResponse\x12:\n\x05Watch\x12\x17.corral.v1.WatchRequest\x1a\x16.corral.v1.WatchEvents0\x01\x12\x37\n\x04\x42ind\x12\x16.corral.v1.BindRequest\x1a\x17.corral.v1.BindResponse\x12:\n\x05Scale\x12\x17.corral.v1.ScaleRequest\x1a\x18.corral.v1.ScaleResponse\x12\x44\n\rGetServerInfo\x12\x1c.corral.v1.ServerInfoRequest\x1a\x15.corral.v1.ServerInfo\x12\x35\n\x04Logs\x12\x16.corral.v1.LogsRequest\x1a\x13.corral.v1.LogChunk0\x01\x12\x37\n\x04\x45xec\x12\x14.corral.v1.ExecInput\x1a\x15.corral.v1.ExecOutput(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,34 +50,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WATCHREQUEST']._serialized_end=904
   _globals['_WATCHEVENT']._serialized_start=906
   _globals['_WATCHEVENT']._serialized_end=996
-  _globals['_BINDING']._serialized_start=998
-  _globals['_BINDING']._serialized_end=1072
-  _globals['_BINDREQUEST']._serialized_start=1074
-  _globals['_BINDREQUEST']._serialized_end=1125
-  _globals['_BINDRESULT']._serialized_start=1127
-  _globals['_BINDRESULT']._serialized_end=1196
-  _globals['_BINDRESPONSE']._serialized_start=1198
-  _globals['_BINDRESPONSE']._serialized_end=1252
-  _globals['_SCALEREQUEST']._serialized_start=1254
-  _globals['_SCALEREQUEST']._serialized_end=1351
-  _globals['_SCALERESPONSE']._serialized_start=1353
-  _globals['_SCALERESPONSE']._serialized_end=1455
-  _globals['_SERVERINFOREQUEST']._serialized_start=1457
-  _globals['_SERVERINFOREQUEST']._serialized_end=1476
-  _globals['_SERVERINFO']._serialized_start=1478
-  _globals['_SERVERINFO']._serialized_end=1547
-  _globals['_LOGSREQUEST']._serialized_start=1550
-  _globals['_LOGSREQUEST']._serialized_end=1755
-  _globals['_LOGCHUNK']._serialized_start=1757
-  _globals['_LOGCHUNK']._serialized_end=1781
-  _globals['_TERMINALSIZE']._serialized_start=1783
-  _globals['_TERMINALSIZE']._serialized_end=1828
-  _globals['_EXECSTART']._serialized_start=1831
-  _globals['_EXECSTART']._serialized_end=1978
-  _globals['_EXECINPUT']._serialized_start=1981
-  _globals['_EXECINPUT']._serialized_end=2123
-  _globals['_EXECOUTPUT']._serialized_start=2125
-  _globals['_EXECOUTPUT']._serialized_end=2204
-  _globals['_API']._serialized_start=2207
-  _globals['_API']._serialized_end=2942
+  _globals['_WATCHEVENTS']._serialized_start=998
+  _globals['_WATCHEVENTS']._serialized_end=1050
+  _globals['_BINDING']._serialized_start=1052
+  _globals['_BINDING']._serialized_end=1126
+  _globals['_BINDREQUEST']._serialized_start=1128
+  _globals['_BINDREQUEST']._serialized_end=1179
+  _globals['_BINDRESULT']._serialized_start=1181
+  _globals['_BINDRESULT']._serialized_end=1250
+  _globals['_BINDRESPONSE']._serialized_start=1252
+  _globals['_BINDRESPONSE']._serialized_end=1306
+  _globals['_SCALEREQUEST']._serialized_start=1308
+  _globals['_SCALEREQUEST']._serialized_end=1405
+  _globals['_SCALERESPONSE']._serialized_start=1407
+  _globals['_SCALERESPONSE']._serialized_end=1509
+  _globals['_SERVERINFOREQUEST']._serialized_start=1511
+  _globals['_SERVERINFOREQUEST']._serialized_end=1530
+  _globals['_SERVERINFO']._serialized_start=1532
+  _globals['_SERVERINFO']._serialized_end=1601
+  _globals['_LOGSREQUEST']._serialized_start=1604
+  _globals['_LOGSREQUEST']._serialized_end=1809
+  _globals['_LOGCHUNK']._serialized_start=1811
+  _globals['_LOGCHUNK']._serialized_end=1835
+  _globals['_TERMINALSIZE']._serialized_start=1837
+  _globals['_TERMINALSIZE']._serialized_end=1882
+  _globals['_EXECSTART']._serialized_start=1885
+  _globals['_EXECSTART']._serialized_end=2032
+  _globals['_EXECINPUT']._serialized_start=2035
+  _globals['_EXECINPUT']._serialized_end=2177
+  _globals['_EXECOUTPUT']._serialized_start=2179
+  _globals['_EXECOUTPUT']._serialized_end=2258
+  _globals['_API']._serialized_start=2261
+  _globals['_API']._serialized_end=2997
 # @@protoc_insertion_point(module_scope)

@@ -67,7 +67,7 @@ class ApiStub:
         self.Watch = channel.unary_stream(
                 '/corral.v1.Api/Watch',
                 request_serializer=corral_dot_v1_dot_api__pb2.WatchRequest.SerializeToString,
-                response_deserializer=corral_dot_v1_dot_api__pb2.WatchEvent.FromString,
+                response_deserializer=corral_dot_v1_dot_api__pb2.WatchEvents.FromString,
                 _registered_method=True)
         self.Bind = channel.unary_unary(
                 '/corral.v1.Api/Bind',
@@ -142,7 +142,8 @@ class ApiServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Watch(self, request, context):
-        """Streams changes from a resourceVersion (or from now).
+        """Streams changes from a resourceVersion (or from now), in batches: each
+        message holds the events that were waiting when it was sent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -220,7 +221,7 @@ def add_ApiServicer_to_server(servicer, server):
             'Watch': grpc.unary_stream_rpc_method_handler(
                     servicer.Watch,
                     request_deserializer=corral_dot_v1_dot_api__pb2.WatchRequest.FromString,
-                    response_serializer=corral_dot_v1_dot_api__pb2.WatchEvent.SerializeToString,
+                    response_serializer=corral_dot_v1_dot_api__pb2.WatchEvents.SerializeToString,
             ),
             'Bind': grpc.unary_unary_rpc_method_handler(
                     servicer.Bind,
@@ -436,7 +437,7 @@ class Api:
             target,
             '/corral.v1.Api/Watch',
             corral_dot_v1_dot_api__pb2.WatchRequest.SerializeToString,
-            corral_dot_v1_dot_api__pb2.WatchEvent.FromString,
+            corral_dot_v1_dot_api__pb2.WatchEvents.FromString,
             options,
             channel_credentials,
             insecure,
