@@ -214,6 +214,13 @@ class SchedulingQueue:
                 self._activate(queued)
         return None if next_ready is None else next_ready - now
 
+    def return_in_flight(self) -> None:
+        """Puts every pod being tried back in the active queue (the scheduler stopped leading
+        with decisions or binds unfinished)."""
+        for queued in self._in_flight.values():
+            self._activate(queued)
+        self._in_flight.clear()
+
     def has_active(self) -> bool:
         return bool(self._active)
 

@@ -145,6 +145,15 @@ class Scheduler:
             for task in [*tasks, *self._background]:
                 task.cancel()
             await asyncio.gather(*tasks, *self._background, return_exceptions=True)
+            self._abandon_unfinished()
+
+    def _abandon_unfinished(self) -> None:
+        """After leading: drop assumptions whose binds may never have been sent, so a standby
+        cache holds only what the API says; the pods go back to the queue."""
+        self._to_bind.clear()
+        for key in list(self.cache.assumed):
+            self.cache.forget(key)
+        self.queue.return_in_flight()
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)

@@ -103,3 +103,12 @@ def test_deleted_pod_is_not_popped() -> None:
     queue.delete("default/a")
     assert popped_names(queue) == ["b"]
     assert len(queue) == 0
+
+
+def test_pods_in_flight_return_to_the_queue_when_leadership_ends() -> None:
+    queue = SchedulingQueue(clock=Clock())
+    queue.add(pod_info(make_pod("p")))
+    assert queue.pop() is not None
+    assert queue.pop() is None
+    queue.return_in_flight()
+    assert popped_names(queue) == ["p"]
