@@ -332,22 +332,30 @@ class DockerRuntime(Runtime):
                 raise ContainerConfigError(
                     f"cannot start container: {error.explanation or error}") from error
 
+    async def image_present(self, image: str) -> bool:
+        return await self._run(self._image_present, image)
+
+    def _image_present(self, image: str) -> bool:
+        if image in self._present_images:
+            return True
+        try:
+            self.api.inspect_image(image)
+        except docker.errors.ImageNotFound:
+            return False
+        self._present_images.add(image)
+        return True
+
     async def ensure_image(self, image: str, policy: str) -> None:
         await self._run(self._ensure_image, image, policy)
 
     def _ensure_image(self, image: str, policy: str) -> None:
         if policy != "Always":
-            if image in self._present_images:
+            if self._image_present(image):
                 return
-            try:
-                self.api.inspect_image(image)
-                self._present_images.add(image)
-                return
-            except docker.errors.ImageNotFound:
-                if policy == "Never":
-                    raise ImagePullError(
-                        f'image "{image}" is not present and its pull policy is Never',
-                        never_pull=True) from None
+            if policy == "Never":
+                raise ImagePullError(
+                    f'image "{image}" is not present and its pull policy is Never',
+                    never_pull=True)
         repository, tag = _split_image(image)
         try:
             self.api.pull(repository, tag=tag)

@@ -115,6 +115,9 @@ class HollowRuntime(Runtime):
             ip=_fake_ip(), grace_seconds=spec.grace_seconds,
         ))
 
+    async def image_present(self, image: str) -> bool:
+        return True  # every image is "present": a hollow node pulls nothing
+
     async def ensure_image(self, image: str, policy: str) -> None:
         return None
 

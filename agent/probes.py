@@ -4,7 +4,8 @@ running container, so a slow probe never delays another.
 A probe's result flips only after successThreshold successes or
 failureThreshold failures in a row; every flip calls `on_change(pod key)`, and
 the agent's sync reads the results (readiness → Ready, liveness failure →
-restart, startup → started). Liveness and readiness wait until the startup
+restart, startup → started). Every failed attempt also calls `on_failure` (the agent
+records an Unhealthy Event, as the kubelet does). Liveness and readiness wait until the startup
 probe, if any, has passed. Results belong to a container id: a restarted
 container starts over.
 """
@@ -126,10 +127,16 @@ class _Worker:
     results: dict[str, _Result] = field(default_factory=dict)
 
 
+# Called with (pod, container name, probe kind, why) after every failed attempt.
+FailureCallback = Callable[[core_pb2.Pod, str, str, str], None]
+
+
 class ProbeManager:
-    def __init__(self, runtime: Runtime, on_change: Callable[[str], None]) -> None:
+    def __init__(self, runtime: Runtime, on_change: Callable[[str], None],
+                 on_failure: FailureCallback | None = None) -> None:
         self.runtime = runtime
         self.on_change = on_change
+        self.on_failure = on_failure
         # (container id, kind) -> result
         self._results: dict[tuple[str, str], _Result] = {}
         self._workers: dict[tuple[str, str], _Worker] = {}
@@ -216,6 +223,8 @@ class ProbeManager:
             result = self._results.get(key)
             if result is None:
                 return  # forgotten
+            if not outcome and self.on_failure is not None:
+                self.on_failure(pod, container.name, worker.kind, message)
             self._record(worker, result, probe, outcome, message)
             if worker.kind == STARTUP and result.success:
                 return  # a startup probe stops once it passed

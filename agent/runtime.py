@@ -234,6 +234,10 @@ class Runtime(abc.ABC):
         """Creates and starts the pod's infra container; returns it with the pod IP."""
 
     @abc.abstractmethod
+    async def image_present(self, image: str) -> bool:
+        """Whether the image is on this node already (no pull needed under IfNotPresent)."""
+
+    @abc.abstractmethod
     async def ensure_image(self, image: str, policy: str) -> None:
         """Pulls per policy (Always, IfNotPresent, Never); raises ImagePullError."""
 

@@ -56,6 +56,7 @@ from agent.status import (
 )
 from corral import errors, quantity
 from corral.client import Client
+from corral.events import NORMAL, WARNING, EventRecorder
 from corral.informer import Informer, SharedInformers
 from corral.v1 import coordination_pb2, core_pb2
 from corral.workqueue import WorkQueue, run_workers
@@ -68,6 +69,8 @@ CONFIGMAP_INDEX = "configmaps"
 SECRET_INDEX = "secrets"
 # How often to retry a container whose config cannot be resolved (a missing ConfigMap).
 CONFIG_RETRY_SECONDS = 5.0
+# The source of the Events an agent records (the kubelet's are "kubelet").
+EVENT_COMPONENT = "agent"
 
 
 @dataclass
@@ -196,6 +199,7 @@ class Agent:
         client: Client,
         runtime: Runtime,
         informers: SharedInformers | None = None,
+        recorder: EventRecorder | None = None,
     ) -> None:
         self.config = config
         self.client = client
@@ -217,7 +221,11 @@ class Agent:
         self.pull_backoff = Backoff(config.backoff_base, config.backoff_cap,
                                     config.backoff_reset)
         self._pull_waits: dict[str, tuple[float, str]] = {}
-        self.probes = ProbeManager(runtime, self.queue.add)
+        # Events about the node's pods (Pulled, Started, BackOff, Unhealthy, ...), written
+        # by `run` in the background; a recorder passed in is run by whoever passed it.
+        self._own_recorder = recorder is None
+        self.recorder = recorder or EventRecorder(client, EVENT_COMPONENT, host=config.node_name)
+        self.probes = ProbeManager(runtime, self.queue.add, self._probe_failed)
         self.node: core_pb2.Node | None = None
         self.facts: NodeFacts | None = None
         self.runtime_ready = False
@@ -253,6 +261,9 @@ class Agent:
             on_delete=lambda obj: self._dependency_changed(SECRET_INDEX, obj),
         )
         tasks = [asyncio.create_task(self.pods.run(), name=f"pods-{self.node_name}")]
+        if self._own_recorder:
+            tasks.append(asyncio.create_task(self.recorder.run(),
+                                             name=f"events-{self.node_name}"))
         self.informers.start()
         try:
             await self.pods.wait_for_sync()
@@ -280,6 +291,10 @@ class Agent:
                 task.cancel()
             await asyncio.gather(*tasks, *self._background.values(), return_exceptions=True)
             await self.probes.close()
+
+    def _probe_failed(self, pod: core_pb2.Pod, container: str, kind: str, why: str) -> None:
+        self.recorder.event(pod, WARNING, "Unhealthy",
+                            f"{kind.capitalize()} probe failed: {why}".rstrip())
 
     def _dependency_changed(self, index: str, obj: core_pb2.ConfigMap | core_pb2.Secret) -> None:
         """A ConfigMap or Secret changed: the pods using it look again."""
@@ -477,6 +492,8 @@ class Agent:
         containers now, or None when they must be listed again)."""
         steps: dict[str, _Step] = {}
         mount_error = await self._write_volumes(pod)
+        if mount_error:
+            self.recorder.event(pod, WARNING, "FailedMount", mount_error)
         infras = sorted((c for c in containers if c.role == ROLE_INFRA),
                         key=lambda c: c.created_at)
         sandbox = infras[-1] if infras and infras[-1].running else None
@@ -582,6 +599,9 @@ class Agent:
             if failure and current.id not in self._killing:
                 log.info("event=liveness_kill pod=%s container=%s reason=%r",
                          pod_key(pod), container.name, failure)
+                kind = failure.split(" ", 1)[0]
+                self.recorder.event(pod, NORMAL, "Killing", f"Container {container.name} "
+                                    f"failed {kind} probe, will be restarted")
                 self._killing.add(current.id)
                 grace = (container.liveness_probe.termination_grace_period_seconds
                          if container.liveness_probe.HasField("termination_grace_period_seconds")
@@ -599,6 +619,10 @@ class Agent:
             delay = self.restart_backoff.delay(key)
             message = (f"back-off {delay:g}s restarting failed container={container.name} "
                        f"pod={pod.metadata.name}_{pod.metadata.namespace}({pod.metadata.uid})")
+            self.recorder.event(
+                pod, WARNING, "BackOff", f"Back-off restarting failed container "
+                f"{container.name} in pod {pod.metadata.name}_{pod.metadata.namespace}"
+                f"({pod.metadata.uid})")
             return _Step(CRASH_LOOP_BACK_OFF, message, ready_at - now)
         log.info("event=container_restart pod=%s container=%s attempt=%d exit_code=%d",
                  pod_key(pod), container.name, current.attempt + 1, current.exit_code)
@@ -626,32 +650,52 @@ class Agent:
         now = time.time()
         pull_key = f"{pod.metadata.uid}/{container.name}/pull"
         waiting = self._pull_waits.get(pull_key)
+        image = container.image
         if waiting is not None and now < waiting[0]:
-            return _Step(IMAGE_PULL_BACK_OFF, f"Back-off pulling image \"{container.image}\": "
+            self.recorder.event(pod, NORMAL, "BackOff", f"Back-off pulling image \"{image}\"")
+            return _Step(IMAGE_PULL_BACK_OFF, f"Back-off pulling image \"{image}\": "
                          f"{waiting[1]}", waiting[0] - now)
-        try:
-            await self.runtime.ensure_image(container.image, container.image_pull_policy)
-        except ImagePullError as error:
-            if error.never_pull:
-                return _Step(ERR_IMAGE_NEVER_PULL, error.message, CONFIG_RETRY_SECONDS)
-            ready_at = max(self.pull_backoff.failed(pull_key, str(now), now),
-                           now + self.config.backoff_base)
-            self._pull_waits[pull_key] = (ready_at, error.message)
-            log.info("event=image_pull_failed pod=%s container=%s error=%r",
-                     pod_key(pod), container.name, error.message)
-            return _Step(ERR_IMAGE_PULL, error.message, ready_at - now)
+        policy = container.image_pull_policy
+        if policy != "Always" and await self.runtime.image_present(image):
+            self.recorder.event(pod, NORMAL, "Pulled",
+                                f"Container image \"{image}\" already present on machine")
+        else:
+            if policy != "Never":
+                self.recorder.event(pod, NORMAL, "Pulling", f"Pulling image \"{image}\"")
+            pull_started = time.monotonic()
+            try:
+                await self.runtime.ensure_image(image, policy)
+            except ImagePullError as error:
+                if error.never_pull:
+                    self.recorder.event(pod, WARNING, ERR_IMAGE_NEVER_PULL, error.message)
+                    return _Step(ERR_IMAGE_NEVER_PULL, error.message, CONFIG_RETRY_SECONDS)
+                ready_at = max(self.pull_backoff.failed(pull_key, str(now), now),
+                               now + self.config.backoff_base)
+                self._pull_waits[pull_key] = (ready_at, error.message)
+                log.info("event=image_pull_failed pod=%s container=%s error=%r",
+                         pod_key(pod), container.name, error.message)
+                self.recorder.event(pod, WARNING, "Failed", error.message)
+                return _Step(ERR_IMAGE_PULL, error.message, ready_at - now)
+            self.recorder.event(pod, NORMAL, "Pulled", f"Successfully pulled image \"{image}\" "
+                                f"in {time.monotonic() - pull_started:.3f}s")
         self._pull_waits.pop(pull_key, None)
         self.pull_backoff.forget(pull_key)
         try:
             spec = self._container_spec(pod, container, role, attempt, sandbox.ip)
         except (EnvError, volumes.VolumeError, quantity.InvalidQuantity) as error:
+            self.recorder.event(pod, WARNING, "Failed", f"Error: {error}")
             return _Step(CREATE_CONTAINER_CONFIG_ERROR, str(error), CONFIG_RETRY_SECONDS)
         try:
             started = await self.runtime.run_container(sandbox, spec)
         except ImagePullError as error:
+            self.recorder.event(pod, WARNING, "Failed", error.message)
             return _Step(ERR_IMAGE_PULL, error.message, CONFIG_RETRY_SECONDS)
         except ContainerConfigError as error:
+            self.recorder.event(pod, WARNING, "Failed", f"Error: {error}")
             return _Step(CREATE_CONTAINER_ERROR, str(error), CONFIG_RETRY_SECONDS)
+        # The runtime creates and starts in one call: both happened.
+        self.recorder.event(pod, NORMAL, "Created", f"Created container {container.name}")
+        self.recorder.event(pod, NORMAL, "Started", f"Started container {container.name}")
         return _Step(started=started)
 
     def _container_spec(self, pod: core_pb2.Pod, container: core_pb2.Container, role: str,
@@ -801,6 +845,8 @@ class Agent:
         apps = [c for c in containers if c.running and c.role != ROLE_INFRA]
         if apps:
             log.info("event=pod_stopping pod=%s containers=%d grace=%.0fs", key, len(apps), grace)
+        for app in apps:
+            self.recorder.event(pod, NORMAL, "Killing", f"Stopping container {app.name}")
         self.probes.forget_except(uid, set())
         await asyncio.gather(*(self.runtime.stop_container(c.id, grace) for c in apps))
         await asyncio.gather(*(self.runtime.remove_container(c.id) for c in containers

@@ -161,6 +161,20 @@ class Cluster:
 
         return await eventually(check, timeout, f"pod {name} to be Ready")
 
+    async def events(self, pod: str, reason: str) -> list[core_pb2.Event]:
+        """The Events with this reason about pod `pod` (by name) of the test's namespace."""
+        listed = (await self.client.list(core_pb2.Event, self.namespace)).items
+        return [e for e in listed
+                if e.involved_object.name == pod and e.involved_object.kind == "Pod"
+                and e.reason == reason]
+
+    async def wait_event(self, pod: str, reason: str, timeout: float = 15.0
+                         ) -> list[core_pb2.Event]:
+        async def check() -> list[core_pb2.Event]:
+            return await self.events(pod, reason)
+
+        return await eventually(check, timeout, f"a {reason} event about pod {pod}")
+
     def containers(self, node: str, pod_uid: str = "", **extra: str) -> list[Any]:
         labels = [f"{LABEL_NODE}={node}"]
         if pod_uid:
@@ -307,6 +321,17 @@ async def test_crashing_container_backs_off_and_shows_crash_loop_back_off(
         return len(apps) <= 2
 
     await eventually(pruned, 5, "old instances to be pruned")
+    # What `corral describe pod` lists under Events, as the kubelet would record it.
+    [back_off] = await cluster.wait_event("crash", "BackOff")
+    assert back_off.type == "Warning"
+    assert back_off.message.startswith("Back-off restarting failed container app in pod crash_")
+    assert back_off.source.component == "agent" and back_off.source.host == node
+    for reason, message in (("Pulled", "already present on machine"),
+                            ("Created", "Created container app"),
+                            ("Started", "Started container app")):
+        [event] = await cluster.wait_event("crash", reason)
+        assert message in event.message
+        assert event.count >= 2  # one per restart, counted on one Event
 
 
 async def test_liveness_failure_restarts_the_container(cluster: Cluster, namespace: str) -> None:
@@ -324,6 +349,12 @@ async def test_liveness_failure_restarts_the_container(cluster: Cluster, namespa
 
     status = await eventually(restarted, 30, "a restart after the liveness probe failed")
     assert status.last_state.terminated.exit_code == 137  # killed after the 1 s grace
+    unhealthy = await cluster.wait_event("live", "Unhealthy")
+    assert {e.type for e in unhealthy} == {"Warning"}
+    assert any(e.message.startswith("Liveness probe failed: command exited 1")
+               for e in unhealthy), [e.message for e in unhealthy]
+    [killing] = await cluster.wait_event("live", "Killing")
+    assert killing.message == "Container app failed liveness probe, will be restarted"
 
 
 async def test_oom_killed_is_reported(cluster: Cluster, namespace: str) -> None:
@@ -398,6 +429,8 @@ async def test_missing_config_map_shows_create_container_config_error(
 
     message = await eventually(waiting, 20, "CreateContainerConfigError")
     assert 'configmap "absent" not found' in message
+    [failed] = await cluster.wait_event("nocm", "Failed")
+    assert failed.type == "Warning" and 'configmap "absent" not found' in failed.message
 
 
 async def test_image_pull_failure_shows_err_image_pull_then_back_off(
@@ -418,6 +451,12 @@ async def test_image_pull_failure_shows_err_image_pull_then_back_off(
         return {"ErrImagePull", "ImagePullBackOff"} <= reasons
 
     await eventually(both_seen, 30, "ErrImagePull then ImagePullBackOff")
+    [pulling] = await cluster.wait_event("noimage", "Pulling")
+    assert pulling.message == 'Pulling image "corral/no-such-image:1"'
+    [failed] = await cluster.wait_event("noimage", "Failed")
+    assert failed.type == "Warning" and "corral/no-such-image:1" in failed.message
+    [back_off] = await cluster.wait_event("noimage", "BackOff")
+    assert back_off.message == 'Back-off pulling image "corral/no-such-image:1"'
 
 
 async def test_two_containers_in_a_pod_talk_on_localhost(
@@ -657,6 +696,13 @@ async def test_cli_logs_exec_and_top(
     assert (code, out) == (0, "through\n"), err
     code, _, err = await corral("logs", "cli", "-c", "missing")
     assert code == 1 and 'container "missing"' in err
+    # The agent's Events about the pod, in `corral describe pod`.
+    await cluster.wait_event("cli", "Started")
+    code, out, err = await corral("describe", "pod", "cli")
+    assert code == 0, err
+    events = out[out.index("Events:"):]
+    for text in ("Pulled", "Created container app", "Started container app", "agent"):
+        assert text in events, events
 
     async def top_lists_the_pod() -> str:
         code, out, _ = await corral("top", "pods")
