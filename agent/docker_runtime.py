@@ -86,6 +86,10 @@ class DockerRuntime(Runtime):
         base_url: str | None = None,
         threads: int = 32,
     ) -> None:
+        if not node_name:
+            # Every list, event and volume filter is scoped by the node label: without a
+            # name there is no telling this node's containers from anyone else's.
+            raise ValueError("DockerRuntime: node_name must not be empty")
         self.node_name = node_name
         self.pod_network = pod_network
         self.pause_image = pause_image
@@ -224,7 +228,8 @@ class DockerRuntime(Runtime):
 
     def _list(self, pod_uid: str | None) -> list[ContainerInfo]:
         labels = [f"{LABEL_NODE}={self.node_name}"]
-        if pod_uid:
+        if pod_uid is not None:
+            # "" too: an empty uid must match nothing, not every container of the node.
             labels.append(f"{LABEL_POD_UID}={pod_uid}")
         listed = self.api.containers(all=True, filters={"label": labels})
         infos = []
@@ -460,6 +465,8 @@ class DockerRuntime(Runtime):
         await self._run(self._remove_volumes, pod_uid)
 
     def _remove_volumes(self, pod_uid: str) -> None:
+        if not pod_uid:
+            return
         found = self.api.volumes(filters={"label": [f"{LABEL_NODE}={self.node_name}",
                                                      f"{LABEL_POD_UID}={pod_uid}"]})
         for volume in (found or {}).get("Volumes") or []:

@@ -434,7 +434,7 @@ class Agent:
         if pod is None:
             # Gone from the API: whatever still runs for it goes.
             for info in await self.runtime.list_containers():
-                if info.pod.key == key:
+                if info.pod.uid and info.pod.key == key:
                     self._cleanup(info.pod)
             return
         if pod.metadata.HasField("deletion_timestamp"):
@@ -876,6 +876,8 @@ class Agent:
 
     async def _remove_pod(self, ref: PodRef) -> None:
         """Removes every trace of a pod that is no longer bound here."""
+        if not ref.uid:
+            return  # no pod to look for: listing by an empty uid must not widen the net
         containers = await self.runtime.list_containers(ref.uid)
         running = [c for c in containers if c.running and c.role != ROLE_INFRA]
         if running:
@@ -901,7 +903,11 @@ class Agent:
         (in case a runtime event was missed)."""
         wanted = {pod.metadata.uid for pod in self.pods.list()}
         for info in await self.runtime.list_containers():
-            if info.pod.uid not in wanted:
+            if not info.pod.uid:
+                # Labelled with our node but with no pod: not something an agent made.
+                log.warning("event=foreign_container node=%s id=%s: left alone",
+                            self.node_name, info.id[:12])
+            elif info.pod.uid not in wanted:
                 self._cleanup(info.pod)
         keys = self.pods.keys()
         for key in keys:

@@ -118,6 +118,9 @@ class DockerProvider(Provider):
                   name, group.name, container.short_id)
 
     async def stop_node(self, node: ProviderNode) -> None:
+        if not node.name:
+            raise ProviderError("cannot stop a node without a name")
+
         def stop() -> None:
             try:
                 container = self.engine.containers.get(container_name(node.name))

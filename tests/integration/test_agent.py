@@ -586,6 +586,35 @@ async def test_two_agents_on_one_engine_keep_out_of_each_others_containers(
     assert {c.id for c in cluster.containers(node_b) if c.status == "running"} == b_ids
 
 
+async def test_housekeeping_leaves_containers_no_agent_made_alone(
+    cluster: Cluster, namespace: str
+) -> None:
+    """A container with our node label but no pod uid, and one with no corral labels at all
+    (like a benchmark's raw `docker run`), survive the agent's orphan removal."""
+    node = f"{cluster.prefix}-a"
+    mine = {"corral.test.owner": cluster.prefix}
+    half = cluster.docker.containers.run(TEST_IMAGE, ["sleep", "3600"], detach=True,
+                                         labels={LABEL_NODE: node, **mine})
+    bystander = cluster.docker.containers.run(TEST_IMAGE, ["sleep", "3600"], detach=True,
+                                              labels=mine)
+    try:
+        await cluster.start_agent(node)
+        await cluster.run_pod(make_pod("gone", namespace, shell("app", "exec sleep 3600")),
+                              node)
+        await cluster.wait_phase("gone", "Running")
+        await cluster.client.delete("Pod", "gone", namespace)
+        await eventually(lambda: asyncio.sleep(0, len(cluster.containers(node)) == 1), 20,
+                         "the deleted pod's containers to be removed")
+        await asyncio.sleep(2.5)  # housekeeping runs every second
+        for container in (half, bystander):
+            container.reload()
+            assert container.status == "running"
+    finally:
+        for container in (half, bystander):
+            with contextlib.suppress(docker.errors.DockerException):
+                container.remove(force=True)
+
+
 # -- logs, exec, metrics -----------------------------------------------------------------------
 
 

@@ -133,6 +133,8 @@ def cluster(apiserver: ApiServerProcess, tmp_path: Path, group_name: str) -> Ite
                 node = container.labels.get("corral.autoscaler.node", "")
                 with contextlib.suppress(docker.errors.DockerException):
                     container.remove(force=True)
+                if not node:
+                    continue  # an empty label value would select nothing of ours
                 for pod in engine.containers.list(
                     all=True, filters={"label": f"{AGENT_POD_LABEL}={node}"}
                 ):
