@@ -2,16 +2,21 @@
 
 Agents renew a Lease per node (namespace corral-node-lease, name = node name).
 When neither the lease nor the Ready condition's heartbeat has moved for
-`grace_period` seconds (measured on this process's clock from when the change was
-seen, so clock skew between machines does not matter), the node's Ready condition
-becomes Unknown and it gets the node.kubernetes.io/unreachable:NoExecute taint
-(Ready=False from a live agent gets node.kubernetes.io/not-ready:NoExecute). Its
-pods are marked not Ready at once, so they drop out of Services, and after
-`eviction_timeout` (or a pod's own tolerationSeconds for the taint) they are
-deleted so their ReplicaSets replace them elsewhere. A silent agent cannot remove
-its finalizer from those pods, so this controller removes it and deletes them
-with grace 0, as Kubernetes' pod garbage collector force-deletes pods of dead
-nodes. Pods bound to a node that no longer exists are force-deleted too.
+`grace_period` seconds, the node's Ready condition becomes Unknown and it gets the
+node.kubernetes.io/unreachable:NoExecute taint (Ready=False from a live agent gets
+node.kubernetes.io/not-ready:NoExecute). Its pods are marked not Ready at once, so
+they drop out of Services, and after `eviction_timeout` (or a pod's own
+tolerationSeconds for the taint) they are deleted so their ReplicaSets replace them
+elsewhere. A silent agent cannot remove its finalizer from those pods, so this
+controller removes it and deletes them with grace 0, as Kubernetes' pod garbage
+collector force-deletes pods of dead nodes. Pods bound to a node that no longer
+exists are force-deleted too.
+
+Both periods are measured on this process's clock from when it saw things happen
+(a heartbeat change, a node turning bad), never from timestamps in the objects, as
+Kubernetes does: clock skew between machines does not matter, and a controller that
+starts after the whole cluster was down for a while gives every node a full grace
+period (and its pods a full eviction timeout after that) instead of evicting at once.
 """
 
 from __future__ import annotations
@@ -31,7 +36,6 @@ from controller.base import (
     ensure_index,
     index_by_node,
     is_deleting,
-    seconds,
     to_timestamp,
 )
 from corral import errors
@@ -107,6 +111,9 @@ class NodeLifecycleController(Controller):
         ensure_index(self.pods, NODE_INDEX, index_by_node)
         # node name -> (heartbeat marker, local time it was first seen)
         self._probes: dict[str, tuple[tuple[int, int], float]] = {}
+        # node name -> (bad Ready state, local time this process first saw it): evictions
+        # count from here, never from a timestamp a previous run (or the agent) wrote.
+        self._bad_since: dict[str, tuple[str, float]] = {}
         self.nodes.add_handler(on_add=self.enqueue, on_update=lambda old, new: self.enqueue(new),
                                on_delete=self.enqueue)
         self.leases.add_handler(
@@ -145,12 +152,15 @@ class NodeLifecycleController(Controller):
                 node = await self._mark_unknown(node, now)
                 ready = ready_condition(node)
             state = "Unknown"
-        elif ready is None:
-            return  # the agent has not said anything yet
+        elif ready is None or ready.status == "Unknown":
+            # The agent has not said anything yet, or Unknown is left from before this
+            # process started: it has not seen the node silent for a grace period itself.
+            return
         else:
             state = ready.status
         node = await self._sync_taints(node, state)
         if state == "True":
+            self._bad_since.pop(key, None)
             return
         assert ready is not None
         pods = self.pods.by_index(NODE_INDEX, key)
@@ -158,7 +168,7 @@ class NodeLifecycleController(Controller):
         # that reports its node NotReady keeps its pods' conditions itself (writing them
         # here too would have the two fight).
         failures = await self._mark_pods_not_ready(pods) if state == "Unknown" else 0
-        since = seconds(ready.last_transition_time) or now
+        since = self._seen_bad_since(key, state, now)
         next_look = await self._evict(node, pods, since, now, force=state == "Unknown")
         if failures:
             raise RetryLater(f"node {key}: {failures} pods could not be marked not ready")
@@ -176,6 +186,14 @@ class NodeLifecycleController(Controller):
         previous = self._probes.get(name)
         if previous is None or previous[0] != marker:
             self._probes[name] = (marker, now)
+            return now
+        return previous[1]
+
+    def _seen_bad_since(self, name: str, state: str, now: float) -> float:
+        """Local time this process first saw the node in `state` (now, if just now)."""
+        previous = self._bad_since.get(name)
+        if previous is None or previous[0] != state:
+            self._bad_since[name] = (state, now)
             return now
         return previous[1]
 
@@ -284,6 +302,7 @@ class NodeLifecycleController(Controller):
         pods = self.pods.by_index(NODE_INDEX, node_name)
         if not pods:
             self._probes.pop(node_name, None)
+            self._bad_since.pop(node_name, None)
             return
         try:
             await self.client.get(core_pb2.Node, node_name)
