@@ -12,6 +12,10 @@ Pods are created with spec.nodeName set (there is no scheduler in this cluster),
 the figure is the agent's: watch delivery, infra container, app container, status write.
 Prints a table, then the whole report as one JSON object on the last line of stdout.
 
+Each run has its own id: its node is named after it and its raw containers carry it
+as their label value, so cleanup removes this run's containers and volumes only, never
+those of a benchmark or test running next to it on the same engine.
+
 Targets (issue 5): single pods p99 ≤ 1 s; p50 overhead over raw `docker run` ≤ 100 ms;
 N pods running within 1.3x the time raw parallel `docker run` takes for N.
 """
@@ -29,6 +33,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +45,36 @@ from corral.images import TEST_IMAGE
 from corral.v1 import core_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
-NODE = "bench-startup-node"
+NODE_PREFIX = "bench-startup-"
 NAMESPACE = "bench-startup"
 POD_NETWORK = "corral-pods"
-RAW_LABEL = "corral.bench.raw"
+RAW_LABEL = "corral.bench.raw"  # value: the run's id
 TARGET_P99_S = 1.0
 TARGET_OVERHEAD_MS = 100.0
 TARGET_BURST_RATIO = 1.3
+
+
+@dataclass(frozen=True)
+class Run:
+    """One benchmark run: what its containers and volumes are told apart by."""
+
+    run_id: str
+
+    @property
+    def node(self) -> str:
+        return f"{NODE_PREFIX}{self.run_id}"
+
+    @property
+    def raw_filter(self) -> dict[str, str]:
+        return {"label": f"{RAW_LABEL}={self.run_id}"}
+
+    @property
+    def node_filter(self) -> dict[str, str]:
+        return {"label": f"corral.node={self.node}"}
+
+
+def new_run() -> Run:
+    return Run(uuid.uuid4().hex[:8])
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -59,21 +87,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def make_pod(name: str) -> core_pb2.Pod:
+def make_pod(name: str, node: str) -> core_pb2.Pod:
     pod = core_pb2.Pod()
     pod.metadata.name = name
     pod.metadata.namespace = NAMESPACE
-    pod.spec.node_name = NODE
+    pod.spec.node_name = node
     pod.spec.termination_grace_period_seconds = 0
     pod.spec.containers.add(name="app", image=TEST_IMAGE, command=["sleep", "3600"])
     return pod
 
 
-def docker_run() -> float:
+def docker_run(run: Run) -> float:
     """Seconds one `docker run -d` takes (it returns once the container has started)."""
     started = time.perf_counter()
     subprocess.run(
-        ["docker", "run", "-d", "--network", POD_NETWORK, "--label", f"{RAW_LABEL}=1",
+        ["docker", "run", "-d", "--network", POD_NETWORK, "--label", f"{RAW_LABEL}={run.run_id}",
          TEST_IMAGE, "sleep", "3600"],
         check=True, capture_output=True,
     )
@@ -114,7 +142,7 @@ class RunningWatch:
                 await asyncio.wait_for(self.changed.wait(), remaining)
 
 
-async def measure(settings: argparse.Namespace, server: str) -> dict[str, Any]:
+async def measure(settings: argparse.Namespace, server: str, run: Run) -> dict[str, Any]:
     report: dict[str, Any] = {}
     async with Client(server) as client:
         namespace = core_pb2.Namespace()
@@ -125,28 +153,28 @@ async def measure(settings: argparse.Namespace, server: str) -> dict[str, Any]:
         await watch.started.wait()
 
         # Warm-up: the first container on a fresh engine pays one-time costs.
-        await asyncio.to_thread(docker_run)
+        await asyncio.to_thread(docker_run, run)
         created = time.perf_counter()
-        await client.create(make_pod("warmup"))
+        await client.create(make_pod("warmup", run.node))
         await watch.wait_for(["warmup"])
         report["warmup_pod_s"] = round(watch.running_at["warmup"] - created, 3)
 
-        raw = [await asyncio.to_thread(docker_run) for _ in range(settings.pods)]
+        raw = [await asyncio.to_thread(docker_run, run) for _ in range(settings.pods)]
         singles = []
         for i in range(settings.pods):
             name = f"single-{i}"
             created = time.perf_counter()
-            await client.create(make_pod(name))
+            await client.create(make_pod(name, run.node))
             await watch.wait_for([name])
             singles.append(watch.running_at[name] - created)
 
         started = time.perf_counter()
-        await asyncio.gather(*(asyncio.to_thread(docker_run) for _ in range(settings.burst)))
+        await asyncio.gather(*(asyncio.to_thread(docker_run, run) for _ in range(settings.burst)))
         raw_burst = time.perf_counter() - started
 
         names = [f"burst-{i}" for i in range(settings.burst)]
         started = time.perf_counter()
-        await asyncio.gather(*(client.create(make_pod(name)) for name in names))
+        await asyncio.gather(*(client.create(make_pod(name, run.node)) for name in names))
         await watch.wait_for(names)
         pod_burst = max(watch.running_at[name] for name in names) - started
         watch_task.cancel()
@@ -197,17 +225,19 @@ def table(report: dict[str, Any]) -> str:
     return format_table(("phase", "n", "p50 ms", "p99 ms", "target", "wall s", "result"), rows)
 
 
-def cleanup(engine: docker.DockerClient) -> None:
-    for filters in ({"label": f"{RAW_LABEL}=1"}, {"label": f"corral.node={NODE}"}):
+def cleanup(engine: docker.DockerClient, run: Run) -> None:
+    """Removes this run's containers and volumes (and nothing another run made)."""
+    for filters in (run.raw_filter, run.node_filter):
         for container in engine.containers.list(all=True, filters=filters):
             with contextlib.suppress(docker.errors.APIError):
                 container.remove(force=True)
-    for volume in engine.volumes.list(filters={"label": f"corral.node={NODE}"}):
+    for volume in engine.volumes.list(filters=run.node_filter):
         with contextlib.suppress(docker.errors.APIError):
             volume.remove(force=True)
 
 
-def wait_for_node(server: str, agent: subprocess.Popen[bytes], log_path: Path) -> None:
+def wait_for_node(server: str, node_name: str, agent: subprocess.Popen[bytes],
+                  log_path: Path) -> None:
     async def ready() -> None:
         async with Client(server) as client:
             deadline = time.monotonic() + 60
@@ -215,7 +245,7 @@ def wait_for_node(server: str, agent: subprocess.Popen[bytes], log_path: Path) -
                 if agent.poll() is not None:
                     raise RuntimeError(f"the agent exited: {log_path.read_text()[-2000:]}")
                 with contextlib.suppress(Exception):
-                    node = await client.get(core_pb2.Node, NODE)
+                    node = await client.get(core_pb2.Node, node_name)
                     if any(c.type == "Ready" and c.status == "True"
                            for c in node.status.conditions):
                         return
@@ -231,15 +261,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     from tests.etcd_container import EtcdContainer
 
     engine = docker.from_env()
-    cleanup(engine)
+    run = new_run()
     with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as root:
-        stack.callback(cleanup, engine)
+        stack.callback(cleanup, engine, run)
         etcd = stack.enter_context(EtcdContainer())
         api = stack.enter_context(ApiServerProcess(etcd.endpoint))
         log_path = Path(root) / "agent.log"
         with open(log_path, "wb") as log:
             agent = subprocess.Popen(
-                [sys.executable, "-m", "agent", "--server", api.address, "--node-name", NODE,
+                [sys.executable, "-m", "agent", "--server", api.address, "--node-name", run.node,
                  "--listen", "127.0.0.1:0", "--node-ip", "127.0.0.1", "--root-dir", root,
                  "--pod-network", POD_NETWORK, "--metrics-interval", "60",
                  "--housekeeping-interval", "30", "--log-level", "warning"],
@@ -254,9 +284,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 agent.kill()
 
         stack.callback(stop_agent)
-        wait_for_node(api.address, agent, log_path)
-        report = asyncio.run(measure(settings, api.address))
-        report["run_id"] = uuid.uuid4().hex[:8]
+        wait_for_node(api.address, run.node, agent, log_path)
+        report = asyncio.run(measure(settings, api.address, run))
+        report["run_id"] = run.run_id
     print(table(report))
     print(json.dumps(report))
     if settings.json_path:
