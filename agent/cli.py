@@ -51,6 +51,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--reserved-memory", default="0", help="memory kept from pods")
     p.add_argument("--pod-network", default="corral-pods",
                    help="Docker network for pods, created if missing (default %(default)s)")
+    p.add_argument("--cluster-name", default=os.environ.get("CORRAL_CLUSTER_NAME") or "corral",
+                   help="labels every container and volume the agent makes, and limits what "
+                        "it lists and removes to its own, so clusters can share an engine "
+                        "(default $CORRAL_CLUSTER_NAME or %(default)s)")
     p.add_argument("--pause-image", default=images.TEST_IMAGE,
                    help="image of each pod's infra container; must have `sleep` "
                         "(default %(default)s)")
@@ -135,7 +139,8 @@ def build_runtime(args: argparse.Namespace, node_name: str) -> Runtime:
         )
     from agent.docker_runtime import DockerRuntime
 
-    return DockerRuntime(node_name, pod_network=args.pod_network, pause_image=args.pause_image)
+    return DockerRuntime(node_name, pod_network=args.pod_network, pause_image=args.pause_image,
+                         cluster_name=args.cluster_name)
 
 
 def node_names(args: argparse.Namespace) -> list[str]:
@@ -188,6 +193,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         parse_labels(args.labels)
         parse_taints(args.taints)
+        if not args.cluster_name.strip():
+            raise FlagError("--cluster-name: must not be empty (it scopes every container "
+                            "query; default corral)")
     except FlagError as error:
         print(f"corral-agent: {error}", file=sys.stderr)
         sys.exit(2)

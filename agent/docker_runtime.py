@@ -10,6 +10,12 @@ Container names are deterministic (`corral_<container>_<pod>_<namespace>_<uid>_<
 so the engine itself refuses a duplicate: a create that finds its name taken
 adopts the container that is there.
 
+Everything this runtime makes (containers, volumes) is labelled with its node
+(`corral.node`) and its cluster (`corral.cluster`, `--cluster-name`), and every list,
+event stream and volume query is narrowed by both: two clusters on one engine may
+have nodes of the same name, and neither must take the other's containers for
+orphans.
+
 The docker SDK is synchronous: every call runs in this runtime's own thread
 pool, never on the event loop.
 """
@@ -60,6 +66,8 @@ log = logging.getLogger("corral.agent.docker")
 T = TypeVar("T")
 CPU_PERIOD_US = 100_000
 INFRA_NAME = "POD"  # upper case: no container of a pod can be called this
+LABEL_CLUSTER = "corral.cluster"
+DEFAULT_CLUSTER_NAME = "corral"
 
 
 def _epoch(text: str) -> float:
@@ -83,6 +91,7 @@ class DockerRuntime(Runtime):
         *,
         pod_network: str = "corral-pods",
         pause_image: str,
+        cluster_name: str = DEFAULT_CLUSTER_NAME,
         base_url: str | None = None,
         threads: int = 32,
     ) -> None:
@@ -90,7 +99,12 @@ class DockerRuntime(Runtime):
             # Every list, event and volume filter is scoped by the node label: without a
             # name there is no telling this node's containers from anyone else's.
             raise ValueError("DockerRuntime: node_name must not be empty")
+        if not cluster_name:
+            raise ValueError("DockerRuntime: cluster_name must not be empty")
         self.node_name = node_name
+        self.cluster_name = cluster_name
+        # The labels that make a container or volume this agent's: every query has both.
+        self._scope = [f"{LABEL_NODE}={node_name}", f"{LABEL_CLUSTER}={cluster_name}"]
         self.pod_network = pod_network
         self.pause_image = pause_image
         self._base_url = base_url
@@ -131,6 +145,7 @@ class DockerRuntime(Runtime):
                 grace: int) -> dict[str, str]:
         return {
             LABEL_NODE: self.node_name,
+            LABEL_CLUSTER: self.cluster_name,
             LABEL_POD_UID: pod.uid,
             LABEL_POD_NAMESPACE: pod.namespace,
             LABEL_POD_NAME: pod.name,
@@ -169,7 +184,7 @@ class DockerRuntime(Runtime):
             try:
                 self._events_stream = self.api.events(
                     decode=True,
-                    filters={"type": "container", "label": [f"{LABEL_NODE}={self.node_name}"]},
+                    filters={"type": "container", "label": list(self._scope)},
                 )
                 for event in self._events_stream:
                     if event.get("status") not in ("start", "die", "oom", "destroy"):
@@ -227,7 +242,7 @@ class DockerRuntime(Runtime):
         return await self._run(self._list, pod_uid)
 
     def _list(self, pod_uid: str | None) -> list[ContainerInfo]:
-        labels = [f"{LABEL_NODE}={self.node_name}"]
+        labels = list(self._scope)
         if pod_uid is not None:
             # "" too: an empty uid must match nothing, not every container of the node.
             labels.append(f"{LABEL_POD_UID}={pod_uid}")
@@ -430,7 +445,8 @@ class DockerRuntime(Runtime):
             self.api.inspect_volume(name)
         except docker.errors.NotFound:
             self.api.create_volume(name, labels={
-                LABEL_NODE: self.node_name, LABEL_POD_UID: pod.uid,
+                LABEL_NODE: self.node_name, LABEL_CLUSTER: self.cluster_name,
+                LABEL_POD_UID: pod.uid,
                 LABEL_POD_NAMESPACE: pod.namespace, LABEL_POD_NAME: pod.name,
             })
 
@@ -467,7 +483,7 @@ class DockerRuntime(Runtime):
     def _remove_volumes(self, pod_uid: str) -> None:
         if not pod_uid:
             return
-        found = self.api.volumes(filters={"label": [f"{LABEL_NODE}={self.node_name}",
+        found = self.api.volumes(filters={"label": [*self._scope,
                                                      f"{LABEL_POD_UID}={pod_uid}"]})
         for volume in (found or {}).get("Volumes") or []:
             with contextlib.suppress(docker.errors.NotFound):

@@ -27,7 +27,7 @@ import grpc
 import pytest
 import pytest_asyncio
 
-from agent.docker_runtime import DockerRuntime
+from agent.docker_runtime import DEFAULT_CLUSTER_NAME, LABEL_CLUSTER, DockerRuntime
 from agent.hollow_runtime import HollowRuntime
 from agent.runtime import LABEL_NODE, LABEL_POD_UID, Runtime
 from agent.server import AgentService, start_server
@@ -534,7 +534,8 @@ async def test_restarted_agent_neither_duplicates_nor_loses_containers(
     await client.delete("Pod", "doomed", namespace)
     stray = cluster.docker.containers.run(
         TEST_IMAGE, ["sleep", "3600"], detach=True,
-        labels={LABEL_NODE: node, LABEL_POD_UID: "no-such-pod", "corral.pod.namespace": namespace,
+        labels={LABEL_NODE: node, LABEL_CLUSTER: DEFAULT_CLUSTER_NAME,
+                LABEL_POD_UID: "no-such-pod", "corral.pod.namespace": namespace,
                 "corral.pod.name": "ghost", "corral.container": "app", "corral.role": "app",
                 "corral.grace": "0"})
 
