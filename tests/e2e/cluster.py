@@ -50,6 +50,11 @@ class LocalCluster:
             # Quicker than the defaults, so that losing a node costs seconds, not minutes.
             "CORRAL_NODE_GRACE_PERIOD": "10",
             "CORRAL_POD_EVICTION_TIMEOUT": "5",
+            # The autoscaler's periods, short, so that a node comes and goes in a minute.
+            "CORRAL_AUTOSCALER_SCAN_INTERVAL": "2",
+            "CORRAL_SCALE_DOWN_UNNEEDED_TIME": "15",
+            "CORRAL_SCALE_DOWN_DELAY_AFTER_ADD": "5",
+            "CORRAL_MAX_NODE_PROVISION_TIME": "120",
             "CORRAL_CONFIG": str(config_dir / "config"),
             "CORRAL_SERVER": self.server,
         }
@@ -91,14 +96,20 @@ class LocalCluster:
         return out[0]
 
     def pod_containers(self) -> list[str]:
-        """Names of the containers this cluster's agents made (labelled with its nodes)."""
-        names = []
-        for number in (1, 2):
-            names += subprocess.run(
-                ["docker", "ps", "--all", "--format", "{{.Names}}",
-                 "--filter", f"label=corral.node={self.node(number)}"],
-                text=True, capture_output=True, check=True).stdout.split()
-        return names
+        """Names of the containers this cluster's agents made (labelled with its name, the
+        compose project, on every node, the autoscaler's included)."""
+        return subprocess.run(
+            ["docker", "ps", "--all", "--format", "{{.Names}}",
+             "--filter", f"label=corral.cluster={self.project}"],
+            text=True, capture_output=True, check=True).stdout.split()
+
+    def autoscaled_nodes(self) -> list[str]:
+        """Node names of the agent containers this cluster's autoscaler started."""
+        return subprocess.run(
+            ["docker", "ps", "--all", "--format", '{{.Label "corral.autoscaler.node"}}',
+             "--filter", "label=corral.autoscaler.node",
+             "--filter", f"network={self.project}_default"],
+            text=True, capture_output=True, check=True).stdout.split()
 
     def docker(self, *args: str) -> None:
         subprocess.run(["docker", *args], check=True, capture_output=True)

@@ -21,6 +21,31 @@ from tests.e2e.cluster import REPO, LocalCluster, eventually, http_get, ready
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.timeout(900)]
 
 WEB = str(REPO / "examples" / "web.yaml")
+# Pods that only a node of the autoscaler's docker group (zone-c) can take.
+ZONE_C_DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: zone-c
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: zone-c}
+  template:
+    metadata:
+      labels: {app: zone-c}
+    spec:
+      nodeSelector:
+        topology.kubernetes.io/zone: zone-c
+      terminationGracePeriodSeconds: 1
+      containers:
+        - name: sleep
+          image: corral/busybox:1
+          imagePullPolicy: Never
+          command: [sleep, "3600"]
+          resources:
+            requests: {cpu: 100m, memory: 16Mi}
+"""
 CONFIG = str(REPO / "examples" / "config.yaml")
 
 
@@ -161,3 +186,38 @@ def test_down_and_up_bring_back_the_same_objects(cluster: LocalCluster) -> None:
     assert objects() == before
     eventually(lambda: web_available(cluster, "corral/web:2"), timeout=240,
                what="3 available web replicas after down and up")
+
+
+def test_pods_that_fit_no_node_get_an_autoscaled_node_which_goes_when_unneeded(
+    cluster: LocalCluster, tmp_path: Path,
+) -> None:
+    manifest = tmp_path / "zone-c.yaml"
+    manifest.write_text(ZONE_C_DEPLOYMENT)
+    cluster.corral("apply", "-f", str(manifest))
+
+    def running_on_a_new_node() -> list[core_pb2.Pod]:
+        pods = ready(cluster.pods("app=zone-c"))
+        new_nodes = set(cluster.autoscaled_nodes())
+        on_new = [p for p in pods if p.spec.node_name in new_nodes]
+        return on_new if len(on_new) == 2 else []
+
+    pods = eventually(running_on_a_new_node, timeout=240,
+                      what="2 ready zone-c pods on a node the autoscaler started")
+    nodes = {p.spec.node_name for p in pods}
+    assert len(nodes) == 1, f"one node holds both pods: {nodes}"
+    [node_name] = nodes
+    assert node_name.startswith(f"{cluster.node_prefix}docker-")
+    node = cluster.api(lambda c: c.get(core_pb2.Node, node_name))
+    assert node.metadata.labels["topology.kubernetes.io/zone"] == "zone-c"
+    # The new node's pod containers carry this cluster's name, like the compose nodes'.
+    assert any(name.startswith("corral_sleep_zone-c") for name in cluster.pod_containers())
+
+    cluster.corral("delete", "deployment", "zone-c")
+
+    def node_gone() -> bool:
+        names = {n.metadata.name for n in cluster.api(lambda c: c.list(core_pb2.Node)).items}
+        return node_name not in names and node_name not in cluster.autoscaled_nodes()
+
+    # unneeded time 15 s + delay after add 5 s + scans every 2 s, with room to drain.
+    eventually(node_gone, timeout=120, what=f"the unneeded node {node_name} removed")
+    assert not [n for n in cluster.pod_containers() if n.startswith("corral_sleep_zone-c")]
