@@ -675,7 +675,10 @@ class Agent:
                 log.info("event=image_pull_failed pod=%s container=%s error=%r",
                          pod_key(pod), container.name, error.message)
                 self.recorder.event(pod, WARNING, "Failed", error.message)
-                return _Step(ERR_IMAGE_PULL, error.message, ready_at - now)
+                # Look again soon, not only when the back-off ends: that sync
+                # reports ImagePullBackOff for the rest of the wait, as
+                # Kubernetes shows ErrImagePull and then ImagePullBackOff.
+                return _Step(ERR_IMAGE_PULL, error.message, min(ready_at - now, 1.0))
             self.recorder.event(pod, NORMAL, "Pulled", f"Successfully pulled image \"{image}\" "
                                 f"in {time.monotonic() - pull_started:.3f}s")
         self._pull_waits.pop(pull_key, None)

@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 
 import grpc
 from etcd3.etcdrpc import rpc_pb2, rpc_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.common import (
     TABLE_HEADERS,
@@ -312,6 +313,17 @@ async def etcd_put_job(job: Job, channels: list[grpc.aio.Channel]) -> JobResult:
     return await closed_loop(job.names, job.concurrency, job.start_at, put)
 
 
+async def health_job(job: Job, channels: list[grpc.aio.Channel]) -> JobResult:
+    """Bare gRPC calls to the API server's health service: the floor any verb sits on."""
+    stubs = [health_pb2_grpc.HealthStub(channel) for channel in channels]
+    request = health_pb2.HealthCheckRequest(service="")
+
+    async def check(worker: int, _: str) -> None:
+        await stubs[worker % len(stubs)].Check(request, timeout=10)
+
+    return await closed_loop(job.names, job.concurrency, job.start_at, check)
+
+
 async def api_job(job: Job, channels: list[grpc.aio.Channel]) -> JobResult:
     clients = [Client(job.address, channel=channel) for channel in channels]
 
@@ -450,6 +462,8 @@ async def run_job_async(job: Job) -> JobResult:
     try:
         if job.phase == "etcd_put":
             return await etcd_put_job(job, channels)
+        if job.phase == "grpc_floor":
+            return await health_job(job, channels)
         if job.phase == "watch_lag":
             return await watch_job(job, channels)
         return await api_job(job, channels)
@@ -557,6 +571,8 @@ def run_phases(settings: Settings, phases: Phases, etcd_target: str) -> list[Pha
 
     etcd_jobs = [replace(job, address=etcd_target) for job in phases.jobs("etcd_put", names=names)]
     rows.append(phases.run("etcd_put", "etcd put (baseline)", etcd_jobs))
+    rows.append(phases.run("grpc_floor", "gRPC health check (baseline)",
+                           phases.jobs("grpc_floor", names=names)))
 
     row = phases.run("create", "create", phases.jobs("create", names=names))
     rows.append(with_target(row, writes_target, row.ops_per_s >= TARGET_WRITES_PER_S))

@@ -15,7 +15,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-PHASES = {"etcd_put", "create", "get", "update", "list", "list_paged", "paced_write",
+PHASES = {"etcd_put", "grpc_floor", "create", "get", "update", "list", "list_paged", "paced_write",
           "watch_lag", "apiserver_rss"}
 
 
