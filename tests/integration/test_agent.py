@@ -439,18 +439,27 @@ async def test_image_pull_failure_shows_err_image_pull_then_back_off(
     node = f"{cluster.prefix}-a"
     await cluster.start_agent(node)
     app = core_pb2.Container(name="app", image="corral/no-such-image:1")
+    reasons: list[str] = []
+
+    async def watch_reasons() -> None:
+        # A watch sees every status written; polling could miss ErrImagePull,
+        # which the agent replaces with ImagePullBackOff at its next sync.
+        async for event in cluster.client.watch("Pod", cluster.namespace):
+            if event.object is None or event.object.metadata.name != "noimage":
+                continue
+            for status in event.object.status.container_statuses:
+                waiting = status.state.waiting
+                if waiting.reason and (not reasons or reasons[-1] != waiting.reason):
+                    assert "corral/no-such-image" in waiting.message
+                    reasons.append(waiting.reason)
+            if "ErrImagePull" in reasons and "ImagePullBackOff" in reasons:
+                return
+
+    watching = asyncio.create_task(watch_reasons())
+    await asyncio.sleep(0.2)
     await cluster.run_pod(make_pod("noimage", namespace, app), node)
-    reasons: set[str] = set()
-
-    async def both_seen() -> bool:
-        pod = await cluster.pod("noimage")
-        for status in pod.status.container_statuses:
-            if status.state.waiting.reason:
-                reasons.add(status.state.waiting.reason)
-                assert "corral/no-such-image" in status.state.waiting.message
-        return {"ErrImagePull", "ImagePullBackOff"} <= reasons
-
-    await eventually(both_seen, 30, "ErrImagePull then ImagePullBackOff")
+    await asyncio.wait_for(watching, 30)
+    assert reasons.index("ErrImagePull") < reasons.index("ImagePullBackOff"), reasons
     [pulling] = await cluster.wait_event("noimage", "Pulling")
     assert pulling.message == 'Pulling image "corral/no-such-image:1"'
     [failed] = await cluster.wait_event("noimage", "Failed")
