@@ -14,6 +14,11 @@ pod-to-pod constraints cheap:
 - pods by owner uid and node, for spreading replicas;
 - how many nodes have each image, for image locality.
 
+It also keeps the labels of namespaces (what a pod affinity term's namespaceSelector
+is matched against; each such term is resolved to namespace names once per namespace
+change) and the pods *nominated* to nodes by preemption, whose requests filters count
+on those nodes until the preemptor is placed or gone.
+
 Everything here is synchronous and single-threaded: the service calls it from
 one asyncio loop.
 """
@@ -24,11 +29,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from corral.v1 import core_pb2
-from scheduler.model import AffinityTerm, NodeInfo, PodInfo, index_values
+from scheduler.model import AffinityTerm, NodeInfo, NominatedLoad, PodInfo, index_values
+
+MAX_RESOLVED_TERMS = 4096
 
 
 class Cache:
-    def __init__(self) -> None:
+    def __init__(self, *, watches_namespaces: bool = False) -> None:
         self.nodes: dict[str, NodeInfo] = {}
         self.pods: dict[str, PodInfo] = {}
         self.assumed: set[str] = set()
@@ -42,6 +49,14 @@ class Cache:
         # Bumped when a node appears, goes, or changes labels, taints, readiness or
         # cordoning (not on pod changes): lets callers cache what depends only on those.
         self.node_generation = 0
+        # Namespace name → labels; None until namespaces are fed in (`watches_namespaces` or
+        # the first `set_namespace`): then a namespaceSelector is read as every namespace.
+        self.namespace_labels: dict[str, dict[str, str]] | None = (
+            {} if watches_namespaces else None
+        )
+        self._resolved: dict[AffinityTerm, AffinityTerm] = {}
+        # Pod key → (the pending pod, the node preemption freed room on for it).
+        self.nominated: dict[str, tuple[PodInfo, str]] = {}
 
     # -- nodes ---------------------------------------------------------------------------------
 
@@ -86,6 +101,67 @@ class Cache:
     def nodes_with_image(self, image: str) -> int:
         return self._image_nodes.get(image, 0)
 
+    # -- namespaces ----------------------------------------------------------------------------
+
+    def set_namespace(self, namespace: core_pb2.Namespace) -> bool:
+        """Takes a namespace's labels; True when they changed (terms may select other pods)."""
+        if self.namespace_labels is None:
+            self.namespace_labels = {}
+        name = namespace.metadata.name
+        labels = dict(namespace.metadata.labels)
+        if name in self.namespace_labels and self.namespace_labels[name] == labels:
+            return False
+        self.namespace_labels[name] = labels
+        self._resolved.clear()
+        return True
+
+    def remove_namespace(self, name: str) -> None:
+        if self.namespace_labels is not None and name in self.namespace_labels:
+            del self.namespace_labels[name]
+            self._resolved.clear()
+
+    def resolved(self, term: AffinityTerm) -> AffinityTerm:
+        """`term` with its namespaceSelector resolved to the namespaces it selects now;
+        computed once per term until a namespace changes."""
+        if term.namespace_selector is None:
+            return term
+        resolved = self._resolved.get(term)
+        if resolved is None:
+            if len(self._resolved) >= MAX_RESOLVED_TERMS:
+                self._resolved.clear()
+            resolved = self._resolved[term] = term.resolved(self.namespace_labels)
+        return resolved
+
+    # -- nominations ---------------------------------------------------------------------------
+
+    def nominate(self, pod: PodInfo, node_name: str) -> None:
+        """Reserves room on `node_name` for a pending pod that preempted there. A pod already
+        bound or assumed holds its room itself and is not nominated."""
+        if pod.key in self.pods:
+            return
+        self.nominated[pod.key] = (pod, node_name)
+
+    def remove_nomination(self, key: str) -> bool:
+        """Forgets a pod's nomination; True when it had one."""
+        return self.nominated.pop(key, None) is not None
+
+    def nominated_node(self, key: str) -> str | None:
+        entry = self.nominated.get(key)
+        return entry[1] if entry is not None else None
+
+    def nominated_load(self, pod: PodInfo) -> dict[str, NominatedLoad]:
+        """Per node, what the other pods nominated there with priority ≥ `pod`'s request
+        (Kubernetes lets a pod ignore only less important nominations)."""
+        loads: dict[str, NominatedLoad] = {}
+        for key, (other, node_name) in self.nominated.items():
+            if key == pod.key or other.priority < pod.priority:
+                continue
+            load = loads.get(node_name)
+            if load is None:
+                load = loads[node_name] = NominatedLoad()
+            load.add(other)
+        return loads
+
     # -- pods ----------------------------------------------------------------------------------
 
     def add_pod(self, pod: PodInfo) -> None:
@@ -123,6 +199,8 @@ class Cache:
 
     def _add(self, pod: PodInfo) -> None:
         self.pods[pod.key] = pod
+        # Placed: it now holds its room itself.
+        self.nominated.pop(pod.key, None)
         node = self.nodes.get(pod.node_name)
         if node is None:
             node = self.nodes[pod.node_name] = NodeInfo(pod.node_name)
@@ -186,6 +264,7 @@ class Cache:
 
     def pods_matching(self, term: AffinityTerm) -> Iterator[PodInfo]:
         """The bound and assumed pods a term selects."""
+        term = self.resolved(term)
         indexed = index_values(term.selector)
         candidates: Iterable[str]
         if indexed is None:
@@ -226,7 +305,10 @@ class Cache:
             terms = self._anti_by_label.get(label)
             if terms:
                 candidates.update(terms)
-        return [(term, self._anti_terms[term]) for term in candidates if term.matches(pod)]
+        resolved = self.resolved
+        return [
+            (term, self._anti_terms[term]) for term in candidates if resolved(term).matches(pod)
+        ]
 
     def owner_counts(self, owner_uid: str) -> Counter[str]:
         """Pods of one owner per node name."""

@@ -13,6 +13,7 @@ from scheduler.model import (
     NO_SCHEDULE,
     AffinityTerm,
     NodeInfo,
+    NominatedLoad,
     PodInfo,
     SpreadConstraint,
     Taint,
@@ -99,7 +100,14 @@ def node_affinity(state: CycleState, pod: PodInfo, node: NodeInfo) -> Reasons:
 
 
 def _wants_host_ports(state: CycleState, pod: PodInfo, cache: Cache) -> bool:
-    return bool(pod.host_ports)
+    if not pod.host_ports:
+        return False
+    # Ports of pods nominated to a node count as taken there (see NodeResourcesFit).
+    state["NodePorts"] = {
+        node_name: load.host_ports
+        for node_name, load in cache.nominated_load(pod).items() if load.host_ports
+    }
+    return True
 
 
 def ports_conflict(wanted: tuple[str, str, int], used: tuple[str, str, int]) -> bool:
@@ -115,10 +123,11 @@ def ports_conflict(wanted: tuple[str, str, int], used: tuple[str, str, int]) -> 
 
 @filter_plugin("NodePorts", prefilter=_wants_host_ports, preemption_helps=True)
 def node_ports(state: CycleState, pod: PodInfo, node: NodeInfo) -> Reasons:
-    if not node.used_ports:
+    nominated = state["NodePorts"].get(node.name, ())
+    if not node.used_ports and not nominated:
         return None
     for wanted in pod.host_ports:
-        for used in node.used_ports:
+        for used in (*node.used_ports, *nominated):
             if ports_conflict(wanted, used):
                 return PORTS_TAKEN
     return None
@@ -127,20 +136,36 @@ def node_ports(state: CycleState, pod: PodInfo, node: NodeInfo) -> Reasons:
 # -- resources -----------------------------------------------------------------------------------
 
 
-@filter_plugin("NodeResourcesFit", preemption_helps=True)
+def _prefilter_resources(state: CycleState, pod: PodInfo, cache: Cache) -> bool:
+    # None when nothing is nominated anywhere: the per-node check stays a few comparisons.
+    state["NodeResourcesFit"] = cache.nominated_load(pod) if cache.nominated else None
+    return True
+
+
+@filter_plugin("NodeResourcesFit", prefilter=_prefilter_resources, preemption_helps=True)
 def resources_fit(state: CycleState, pod: PodInfo, node: NodeInfo) -> Reasons:
     """Requests of the pods on the node plus this pod's must fit in allocatable, for cpu,
-    memory, pod count and any other resource the pod requests. Every shortage is reported."""
-    short = [TOO_MANY_PODS] if node.pod_count + 1 > node.allocatable_pods else []
-    if pod.cpu and node.requested_cpu + pod.cpu > node.allocatable_cpu:
+    memory, pod count and any other resource the pod requests. Pods nominated to the node
+    with priority ≥ this pod's count as placed there. Every shortage is reported."""
+    nominated: dict[str, NominatedLoad] | None = state["NodeResourcesFit"]
+    load = nominated.get(node.name) if nominated else None
+    if load is None:
+        pod_count, cpu, memory = node.pod_count, node.requested_cpu, node.requested_memory
+    else:
+        pod_count = node.pod_count + load.pods
+        cpu = node.requested_cpu + load.cpu
+        memory = node.requested_memory + load.memory
+    short = [TOO_MANY_PODS] if pod_count + 1 > node.allocatable_pods else []
+    if pod.cpu and cpu + pod.cpu > node.allocatable_cpu:
         short.append("Insufficient cpu")
-    if pod.memory and node.requested_memory + pod.memory > node.allocatable_memory:
+    if pod.memory and memory + pod.memory > node.allocatable_memory:
         short.append("Insufficient memory")
     if pod.scalar:
         for resource, amount in pod.scalar.items():
-            if node.requested_scalar.get(resource, 0) + amount > node.allocatable_scalar.get(
-                resource, 0
-            ):
+            used = node.requested_scalar.get(resource, 0)
+            if load is not None:
+                used += load.scalar.get(resource, 0)
+            if used + amount > node.allocatable_scalar.get(resource, 0):
                 short.append(insufficient(resource))
     if not short:
         return None
@@ -238,7 +263,7 @@ def _prefilter_affinity(state: CycleState, pod: PodInfo, cache: Cache) -> bool:
     first = (
         bool(affinity)
         and all(not counts for _, counts in affinity)
-        and all(term.matches(pod) for term in pod.affinity_terms)
+        and all(cache.resolved(term).matches(pod) for term in pod.affinity_terms)
     )
     state["InterPodAffinity"] = AffinityState(
         affinity=affinity,

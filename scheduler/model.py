@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from corral import quantity
@@ -79,16 +80,36 @@ def tolerated(tolerations: tuple[Toleration, ...], taint: Taint) -> bool:
 @dataclass(frozen=True, slots=True)
 class AffinityTerm:
     """Pods matching `selector` in `namespaces` (None: every namespace), over the domains
-    of `topology_key`. Frozen and hashable: equal terms of many pods share one index entry."""
+    of `topology_key`. Frozen and hashable: equal terms of many pods share one index entry.
+
+    A term whose namespaceSelector has requirements also selects the namespaces whose
+    labels match `namespace_selector`; which those are changes with the namespaces, so
+    such a term is resolved (`resolved`, memoized by the cache) into one with plain
+    names before it is matched. `matches` itself only looks at `namespaces`."""
 
     selector: Selector
     namespaces: frozenset[str] | None
     topology_key: str
+    namespace_selector: Selector | None = None
 
     def matches(self, pod: PodInfo) -> bool:
         if self.namespaces is not None and pod.namespace not in self.namespaces:
             return False
         return self.selector.matches(pod.labels)
+
+    def resolved(self, namespace_labels: Mapping[str, Mapping[str, str]] | None) -> AffinityTerm:
+        """This term with its namespaceSelector turned into the names of the namespaces it
+        selects now (`namespace_labels`: name → labels; None when the namespaces are not
+        known, which reads any selector as every namespace)."""
+        if self.namespace_selector is None:
+            return self
+        if namespace_labels is None:
+            return AffinityTerm(self.selector, None, self.topology_key)
+        selector = self.namespace_selector
+        selected = {name for name, labels in namespace_labels.items() if selector.matches(labels)}
+        return AffinityTerm(
+            self.selector, (self.namespaces or frozenset()) | selected, self.topology_key
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +271,26 @@ class NodeInfo:
                 images[name] = image.size_bytes
                 images[normalized_image(name)] = image.size_bytes
         self.images = images
+
+
+@dataclass(eq=False, slots=True)
+class NominatedLoad:
+    """What the pods nominated to one node (preemptors waiting for their victims to go)
+    request there: filters count it as if those pods were already placed, so the room
+    that preemption freed is not taken by a less important pod first."""
+
+    cpu: int = 0
+    memory: int = 0
+    pods: int = 0
+    scalar: Counter[str] = field(default_factory=Counter)
+    host_ports: set[tuple[str, str, int]] = field(default_factory=set)
+
+    def add(self, pod: PodInfo) -> None:
+        self.cpu += pod.cpu
+        self.memory += pod.memory
+        self.pods += 1
+        self.scalar.update(pod.scalar)
+        self.host_ports.update(pod.host_ports)
 
 
 def node_info(node: core_pb2.Node) -> NodeInfo:
@@ -427,18 +468,22 @@ def _affinity_term(term: core_pb2.PodAffinityTerm, namespace: str) -> AffinityTe
     selector = from_label_selector(
         term.label_selector if term.HasField("label_selector") else None
     )
-    namespaces: frozenset[str] | None
-    if term.namespaces:
-        namespaces = frozenset(term.namespaces)
-    elif term.HasField("namespace_selector"):
-        # corral's scheduler does not watch namespaces: any namespace selector is read as
-        # "all namespaces" (exact for the common empty selector {}).
-        namespaces = None
-    else:
+    # Kubernetes: the listed namespaces plus those the namespaceSelector selects; an
+    # empty selector ({}) selects every namespace; neither given: the pod's own namespace.
+    namespaces: frozenset[str] | None = frozenset(term.namespaces)
+    namespace_selector: Selector | None = None
+    if term.HasField("namespace_selector"):
+        try:
+            namespace_selector = from_label_selector(term.namespace_selector)
+        except ValueError as error:
+            raise ValueError(f"namespaceSelector: {error}") from None
+        if namespace_selector.empty:
+            namespaces, namespace_selector = None, None
+    elif not namespaces:
         namespaces = frozenset((namespace,))
     if not term.topology_key:
         raise ValueError("a pod affinity term needs a topologyKey")
-    return AffinityTerm(selector, namespaces, term.topology_key)
+    return AffinityTerm(selector, namespaces, term.topology_key, namespace_selector)
 
 
 def index_values(selector: Selector) -> tuple[str, tuple[str, ...]] | None:

@@ -8,6 +8,11 @@ takes many per call) while the loop goes on with the next pod.
 - A failed bind forgets the assumption and puts the pod back (with backoff); a pod that
   fits nowhere gets PodScheduled=False with the "0/N nodes are available" message, a
   FailedScheduling event, maybe a preemption, and waits for a cluster change.
+- A preemptor is nominated to the node it preempted on (status.nominatedNodeName, and at
+  once in the cache): until it is placed or gone, filters count its requests there, so
+  less important pods don't take the room its victims free.
+- Namespaces are watched for their labels (pod affinity terms' namespaceSelector); a
+  label change sends unschedulable pods round again.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from corral.leaderelection import LeaderElector
 from corral.v1 import core_pb2
 from scheduler.cache import Cache
 from scheduler.framework import Config, Framework
-from scheduler.model import TERMINAL_PHASES, InvalidPod, pod_info
+from scheduler.model import TERMINAL_PHASES, InvalidPod, PodInfo, pod_info
 from scheduler.preemption import Preemption, find_preemption
 from scheduler.queue import QueuedPod, SchedulingQueue
 
@@ -87,16 +92,20 @@ class Scheduler:
         self.client = client
         self.options = options or Options()
         self.framework = Framework(self.options.config)
-        self.cache = Cache()
+        self.cache = Cache(watches_namespaces=True)
         self.queue = SchedulingQueue(unschedulable_timeout=self.options.unschedulable_timeout)
         self.informers = SharedInformers(client)
         self.pods = self.informers.informer(core_pb2.Pod)
         self.nodes = self.informers.informer(core_pb2.Node)
+        self.namespaces = self.informers.informer(core_pb2.Namespace)
         self.recorder = EventRecorder(
             client, COMPONENT, host=self.options.identity, qps=self.options.event_qps
         )
         self.pods.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
         self.nodes.add_handler(self._on_node_add, self._on_node_update, self._on_node_delete)
+        self.namespaces.add_handler(
+            self._on_namespace_add, self._on_namespace_update, self._on_namespace_delete
+        )
         self._wake = asyncio.Event()
         self._bind_wake = asyncio.Event()
         self._to_bind: list[_Binding] = []
@@ -210,15 +219,30 @@ class Scheduler:
         _log.info("event=unschedulable pod=%s attempts=%d message=%r",
                   pod.key, queued.attempts, message)
         preemption = None
-        if result.failures and pod.priority > min(
-            (other.priority for other in self.cache.pods.values()), default=pod.priority
+        if (
+            result.failures
+            and pod.priority > min(
+                (other.priority for other in self.cache.pods.values()), default=pod.priority
+            )
+            and not self._victims_still_leaving(pod)
         ):
             preemption = find_preemption(self.framework, pod, self.cache, result)
+            if preemption is not None:
+                self.cache.nominate(pod, preemption.node)
         self.recorder.event(current, WARNING, "FailedScheduling", message)
         self._spawn(self._mark_unschedulable(pod.key, pod.uid, message, preemption))
         if preemption is not None:
             self._spawn(self._preempt(current, preemption))
         self.queue.requeue_unschedulable(queued)
+
+    def _victims_still_leaving(self, pod: PodInfo) -> bool:
+        """True when the pod already preempted and less important pods on its nominated node
+        are still terminating: wait for them rather than evict more (as Kubernetes does)."""
+        node_name = self.cache.nominated_node(pod.key)
+        node = self.cache.nodes.get(node_name) if node_name else None
+        return node is not None and any(
+            other.terminating and other.priority < pod.priority for other in node.pods.values()
+        )
 
     async def _mark_unschedulable(
         self, key: str, uid: str, message: str, preemption: Preemption | None
@@ -371,10 +395,36 @@ class Scheduler:
             return  # bound by someone else with a spec we cannot read: it holds nothing here
         self.cache.add_pod(info)
 
+    def _track_nomination(self, old: core_pb2.Pod | None, new: core_pb2.Pod) -> None:
+        """Follows status.nominatedNodeName of a pending pod of ours. An update without one
+        keeps the nomination made in the cache unless the status had one and lost it: our
+        own status write may not have come back yet."""
+        key = f"{new.metadata.namespace}/{new.metadata.name}"
+        node_name = new.status.nominated_node_name
+        if not node_name:
+            if old is not None and old.status.nominated_node_name:
+                self._remove_nomination(key)
+            return
+        known = self.cache.nominated.get(key)
+        if (known is not None and known[1] == node_name and old is not None
+                and old.spec == new.spec):
+            return
+        try:
+            self.cache.nominate(pod_info(new), node_name)
+        except InvalidPod:
+            self._remove_nomination(key)
+
+    def _remove_nomination(self, key: str) -> None:
+        if self.cache.remove_nomination(key):
+            # The room it held is free for others now.
+            self.queue.move_all_to_active()
+            self._wake.set()
+
     def _on_pod_add(self, pod: core_pb2.Pod) -> None:
         if pod.spec.node_name:
             self._cache_bound(pod)
         elif self._responsible_for(pod):
+            self._track_nomination(None, pod)
             self._enqueue(pod)
 
     def _on_pod_update(self, old: core_pb2.Pod, new: core_pb2.Pod) -> None:
@@ -386,7 +436,9 @@ class Scheduler:
             return
         if not self._responsible_for(new):
             self.queue.delete(key)
+            self._remove_nomination(key)
             return
+        self._track_nomination(old, new)
         # Only a change that may change the decision re-queues the pod: our own status
         # writes (PodScheduled=False) must not send an unschedulable pod round again.
         if (old.spec != new.spec or old.metadata.labels != new.metadata.labels
@@ -396,6 +448,7 @@ class Scheduler:
     def _on_pod_delete(self, pod: core_pb2.Pod) -> None:
         key = f"{pod.metadata.namespace}/{pod.metadata.name}"
         self.queue.delete(key)
+        self._remove_nomination(key)
         if self.cache.remove_pod(key) is not None:
             self.queue.move_all_to_active()
             self._wake.set()
@@ -415,6 +468,18 @@ class Scheduler:
 
     def _on_node_delete(self, node: core_pb2.Node) -> None:
         self.cache.remove_node(node.metadata.name)
+
+    def _on_namespace_add(self, namespace: core_pb2.Namespace) -> None:
+        if self.cache.set_namespace(namespace):
+            # A namespaceSelector may select it: pods waiting on one may fit now.
+            self.queue.move_all_to_active()
+            self._wake.set()
+
+    def _on_namespace_update(self, old: core_pb2.Namespace, new: core_pb2.Namespace) -> None:
+        self._on_namespace_add(new)
+
+    def _on_namespace_delete(self, namespace: core_pb2.Namespace) -> None:
+        self.cache.remove_namespace(namespace.metadata.name)
 
 
 def _set_unschedulable(pod: core_pb2.Pod, message: str) -> None:

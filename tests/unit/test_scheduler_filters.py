@@ -358,3 +358,134 @@ def test_with_no_nodes_the_message_says_so() -> None:
     result = Framework().schedule(pod_info(make_pod("p")), Cache())
     assert result.node is None
     assert result.message == "0/0 nodes are available: no nodes in the cluster."
+
+
+# -- namespaceSelector in pod affinity terms -----------------------------------------------------
+
+
+def namespace(name: str, **labels: str) -> core_pb2.Namespace:
+    ns = core_pb2.Namespace()
+    ns.metadata.name = name
+    ns.metadata.labels.update(labels)
+    return ns
+
+
+def team_namespaces(cache: Cache) -> Cache:
+    for ns in (namespace("default"), namespace("ns-a", team="a"), namespace("ns-b", team="b")):
+        cache.set_namespace(ns)
+    return cache
+
+
+def selecting_team(kind: str, app: str, team: dict[str, str] | None,
+                   namespaces: list[str] | None = None) -> dict[str, Any]:
+    term: dict[str, Any] = {"labelSelector": {"matchLabels": {"app": app}},
+                            "topologyKey": "kubernetes.io/hostname"}
+    if team is not None:
+        term["namespaceSelector"] = {"matchLabels": team} if team else {}
+    if namespaces is not None:
+        term["namespaces"] = namespaces
+    return {"affinity": {kind: {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}}
+
+
+def test_anti_affinity_namespace_selector_only_counts_pods_in_namespaces_with_those_labels(
+) -> None:
+    cache = team_namespaces(cache_of(zoned_nodes(), [
+        make_pod("web-a", namespace="ns-a", labels={"app": "web"}, node_name="a1"),
+        make_pod("web-b", namespace="ns-b", labels={"app": "web"}, node_name="a2"),
+    ]))
+    pod = make_pod("web", labels={"app": "web"},
+                   spec=selecting_team("podAntiAffinity", "web", {"team": "a"}))
+    assert run_filter("InterPodAffinity", pod, cache, "a1") == (
+        "node(s) didn't match pod anti-affinity rules"
+    )
+    assert run_filter("InterPodAffinity", pod, cache, "a2") is None
+
+
+def test_affinity_namespace_selector_only_counts_pods_in_namespaces_with_those_labels() -> None:
+    cache = team_namespaces(cache_of(zoned_nodes(), [
+        make_pod("cache-a", namespace="ns-a", labels={"app": "cache"}, node_name="a1"),
+        make_pod("cache-b", namespace="ns-b", labels={"app": "cache"}, node_name="b1"),
+    ]))
+    pod = make_pod("web", spec=selecting_team("podAffinity", "cache", {"team": "a"}))
+    assert run_filter("InterPodAffinity", pod, cache, "a1") is None
+    assert run_filter("InterPodAffinity", pod, cache, "b1") == (
+        "node(s) didn't match pod affinity rules"
+    )
+
+
+def test_namespace_selector_adds_to_the_listed_namespaces() -> None:
+    cache = team_namespaces(cache_of(zoned_nodes(), [
+        make_pod("web-0", labels={"app": "web"}, node_name="a1"),
+        make_pod("web-b", namespace="ns-b", labels={"app": "web"}, node_name="a2"),
+    ]))
+    pod = make_pod("web", spec=selecting_team(
+        "podAntiAffinity", "web", {"team": "a"}, namespaces=["default"]))
+    assert run_filter("InterPodAffinity", pod, cache, "a1") is not None
+    assert run_filter("InterPodAffinity", pod, cache, "a2") is None
+
+
+def test_empty_namespace_selector_selects_every_namespace() -> None:
+    cache = team_namespaces(cache_of(zoned_nodes(), [
+        make_pod("web-b", namespace="ns-b", labels={"app": "web"}, node_name="a2"),
+    ]))
+    pod = make_pod("web", spec=selecting_team("podAntiAffinity", "web", {}))
+    assert run_filter("InterPodAffinity", pod, cache, "a2") is not None
+    assert run_filter("InterPodAffinity", pod, cache, "a1") is None
+
+
+def test_existing_pods_anti_affinity_namespace_selector_looks_at_the_incoming_pods_namespace(
+) -> None:
+    cache = team_namespaces(cache_of(zoned_nodes(), [
+        make_pod("loner", labels={"app": "loner"}, node_name="a1",
+                 spec=selecting_team("podAntiAffinity", "noisy", {"team": "a"})),
+    ]))
+    noisy_a = make_pod("noisy", namespace="ns-a", labels={"app": "noisy"})
+    noisy_b = make_pod("noisy", namespace="ns-b", labels={"app": "noisy"})
+    assert run_filter("InterPodAffinity", noisy_a, cache, "a1") == (
+        "node(s) didn't satisfy existing pods anti-affinity rules"
+    )
+    assert run_filter("InterPodAffinity", noisy_b, cache, "a1") is None
+
+
+def test_a_namespace_label_change_changes_which_pods_a_term_selects() -> None:
+    cache = team_namespaces(cache_of(zoned_nodes(), [
+        make_pod("web-b", namespace="ns-b", labels={"app": "web"}, node_name="a2"),
+    ]))
+    pod = pod_info(make_pod("web", spec=selecting_team("podAntiAffinity", "web", {"team": "a"})))
+    assert run_filter("InterPodAffinity", pod, cache, "a2") is None
+    assert cache.set_namespace(namespace("ns-b", team="a")) is True
+    assert cache.set_namespace(namespace("ns-b", team="a")) is False  # unchanged
+    assert run_filter("InterPodAffinity", pod, cache, "a2") is not None
+    cache.remove_namespace("ns-b")
+    assert run_filter("InterPodAffinity", pod, cache, "a2") is None
+
+
+def test_a_bad_namespace_selector_names_the_pod_and_the_field() -> None:
+    spec = selecting_team("podAffinity", "web", None)
+    term = spec["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
+    term["namespaceSelector"] = {"matchExpressions": [{"key": "team", "operator": "Bogus"}]}
+    with pytest.raises(InvalidPod, match=r"pod default/p: namespaceSelector: .*Bogus"):
+        pod_info(make_pod("p", spec=spec))
+
+
+# -- nominated pods ------------------------------------------------------------------------------
+
+
+def test_resources_of_pods_nominated_to_a_node_count_for_less_or_equally_important_pods() -> None:
+    cache = cache_of([make_node("n", cpu="2")], [make_pod("low", cpu="1", node_name="n")])
+    cache.nominate(pod_info(make_pod("vip", cpu="1", priority=10)), "n")
+    for priority in (0, 10):
+        assert run_filter("NodeResourcesFit", make_pod("p", cpu="1", priority=priority),
+                          cache, "n") == "Insufficient cpu"
+    assert run_filter("NodeResourcesFit", make_pod("p", cpu="1", priority=11), cache, "n") is None
+    # The nominated pod itself does not count against itself.
+    assert run_filter("NodeResourcesFit", make_pod("vip", cpu="1", priority=10), cache, "n") is None
+
+
+def test_host_ports_of_pods_nominated_to_a_node_count_as_taken() -> None:
+    cache = cache_of([make_node("n")])
+    cache.nominate(pod_info(make_pod("vip", host_port=80, priority=10)), "n")
+    assert run_filter("NodePorts", make_pod("p", host_port=80), cache, "n") == (
+        "node(s) didn't have free ports for the requested pod ports"
+    )
+    assert run_filter("NodePorts", make_pod("p", host_port=81), cache, "n") is None

@@ -78,3 +78,35 @@ def test_assumed_victims_stay_assumed_after_the_simulation() -> None:
     cache.assume(low, "n")
     assert preempt(cache, make_pod("vip", cpu="1", priority=10)) is not None
     assert cache.is_assumed("default/low")
+
+
+def test_room_freed_for_a_nominated_preemptor_goes_to_it_not_to_a_less_important_pod() -> None:
+    cache = cache_of([make_node("n", cpu="2"), make_node("full", cpu="1")], [
+        make_pod("victim", cpu="2", priority=0, node_name="n"),
+        make_pod("filler", cpu="1", priority=0, node_name="full"),
+    ])
+    vip = make_pod("vip", cpu="2", priority=10)
+    preemption = preempt(cache, vip)
+    assert preemption is not None and preemption.node == "n"
+    cache.nominate(pod_info(vip), preemption.node)
+    cache.remove_pod("default/victim")  # the victim is gone
+
+    framework = Framework(rng=random.Random(0))
+    low = pod_info(make_pod("low", cpu="1", priority=5))
+    result = framework.schedule(low, cache)
+    assert result.node is None
+    assert result.failures["n"] == ("NodeResourcesFit", ("Insufficient cpu",))
+
+    vip_info = pod_info(vip)
+    assert framework.schedule(vip_info, cache).node == "n"
+    cache.assume(vip_info, "n")
+    assert cache.nominated_node("default/vip") is None  # placed: it holds the room itself
+
+
+def test_a_nomination_of_a_less_important_pod_does_not_hold_room_against_a_more_important_one(
+) -> None:
+    cache = cache_of([make_node("n", cpu="2")])
+    cache.nominate(pod_info(make_pod("mid", cpu="2", priority=5)), "n")
+    framework = Framework(rng=random.Random(0))
+    assert framework.schedule(pod_info(make_pod("vip", cpu="2", priority=10)), cache).node == "n"
+    assert framework.schedule(pod_info(make_pod("peer", cpu="1", priority=5)), cache).node is None

@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from corral.v1 import core_pb2
 from scheduler import scores as _registers_scores  # noqa: F401
 from scheduler.cache import Cache
 from scheduler.framework import (
@@ -153,3 +154,24 @@ def test_equal_nodes_are_chosen_at_random_so_they_fill_evenly() -> None:
         placed[result.node] += 1
     # Least allocated keeps them level: every node gets 10.
     assert set(placed.values()) == {10}
+
+
+def test_preferred_pod_affinity_namespace_selector_only_weighs_pods_of_selected_namespaces(
+) -> None:
+    nodes = [make_node("a", labels={ZONE_LABEL: "za"}), make_node("b", labels={ZONE_LABEL: "zb"})]
+    cache = cache_of(nodes, [
+        make_pod("cache-a", namespace="ns-a", labels={"app": "cache"}, node_name="a"),
+        make_pod("cache-b", namespace="ns-b", labels={"app": "cache"}, node_name="b"),
+        make_pod("cache-b2", namespace="ns-b", labels={"app": "cache"}, node_name="b"),
+    ])
+    for name, team in (("ns-a", "a"), ("ns-b", "b")):
+        namespace = core_pb2.Namespace()
+        namespace.metadata.name = name
+        namespace.metadata.labels["team"] = team
+        cache.set_namespace(namespace)
+    near = make_pod("web", spec={"affinity": {"podAffinity": {
+        "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 50, "podAffinityTerm": {
+            "labelSelector": {"matchLabels": {"app": "cache"}},
+            "namespaceSelector": {"matchLabels": {"team": "a"}},
+            "topologyKey": ZONE_LABEL}}]}}})
+    assert scores_of("InterPodAffinity", near, cache) == {"a": 100.0, "b": 0.0}
