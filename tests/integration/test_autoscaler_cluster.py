@@ -250,13 +250,14 @@ async def test_pending_pods_get_a_docker_node_which_goes_once_they_are_deleted(
         assert left == []
 
 
-@pytest.fixture
-def cpu_cluster(apiserver: ApiServerProcess, tmp_path: Path, group_name: str
-                ) -> Iterator[tuple[Processes, str]]:
-    """Scheduler, controller, one real (docker runtime) agent sampling every 2 s, and the
-    autoscaler syncing every 3 s."""
-    node = f"cpu-{group_name}"
-    pod_network = f"corral-hpa-{group_name}"
+@contextlib.contextmanager
+def one_node_cluster(
+    apiserver: ApiServerProcess, tmp_path: Path, node: str, *, capacity_cpu: str,
+    metrics_interval: str, autoscaler_args: tuple[str, ...],
+) -> Iterator[Processes]:
+    """Scheduler, controller, one real (docker runtime) agent named `node` and the
+    autoscaler, as processes; the agent's pods and network are removed afterwards."""
+    pod_network = f"corral-{node}"
     processes = Processes(tmp_path)
     server = apiserver.address
     processes.start("scheduler", "scheduler", "--server", server, "--no-leader-elect",
@@ -265,16 +266,15 @@ def cpu_cluster(apiserver: ApiServerProcess, tmp_path: Path, group_name: str
                     "--metrics-port", "-1", "--health-listen", "127.0.0.1:0")
     processes.start("agent", "agent", "--server", server, "--node-name", node,
                     "--runtime", "docker", "--listen", "127.0.0.1:0",
-                    "--labels", f"pool={node}", "--capacity-cpu", "2",
+                    "--labels", f"pool={node}", "--capacity-cpu", capacity_cpu,
                     "--root-dir", str(tmp_path / "agent"), "--pod-network", pod_network,
-                    "--pause-image", images.TEST_IMAGE, "--metrics-interval", "2",
+                    "--pause-image", images.TEST_IMAGE, "--metrics-interval", metrics_interval,
                     "--node-status-interval", "1", "--housekeeping-interval", "2")
     processes.start("autoscaler", "autoscaler", "--server", server, "--leader-elect", "false",
                     "--metrics-port", "-1", "--health-listen", "127.0.0.1:0",
-                    "--sync-period", str(CPU_SYNC_PERIOD), "--cpu-initialization-period", "0",
-                    "--log-level", "info")
+                    *autoscaler_args, "--log-level", "info")
     try:
-        yield processes, node
+        yield processes
     finally:
         processes.stop()
         with contextlib.closing(docker.from_env()) as engine:
@@ -284,6 +284,17 @@ def cpu_cluster(apiserver: ApiServerProcess, tmp_path: Path, group_name: str
                     pod.remove(force=True, v=True)
             with contextlib.suppress(docker.errors.DockerException):
                 engine.networks.get(pod_network).remove()
+
+
+@pytest.fixture
+def cpu_cluster(apiserver: ApiServerProcess, tmp_path: Path, group_name: str
+                ) -> Iterator[tuple[Processes, str]]:
+    """One agent sampling every 2 s; the autoscaler syncing every 3 s."""
+    node = f"cpu-{group_name}"
+    with one_node_cluster(apiserver, tmp_path, node, capacity_cpu="2", metrics_interval="2",
+                          autoscaler_args=("--sync-period", str(CPU_SYNC_PERIOD),
+                                           "--cpu-initialization-period", "0")) as processes:
+        yield processes, node
 
 
 CPU_SYNC_PERIOD = 3.0
@@ -491,36 +502,11 @@ RPS_SERVER = (
 @pytest.fixture
 def rps_cluster(apiserver: ApiServerProcess, tmp_path: Path, group_name: str
                 ) -> Iterator[tuple[Processes, str]]:
-    """Scheduler, controller, one agent (Docker runtime, sampling and scraping every second)
-    and the autoscaler syncing every second."""
+    """One agent sampling and scraping every second; the autoscaler syncing every second."""
     node = f"rps-{group_name}"
-    pod_network = f"corral-rps-{group_name}"
-    processes = Processes(tmp_path)
-    server = apiserver.address
-    processes.start("scheduler", "scheduler", "--server", server, "--no-leader-elect",
-                    "--metrics-port", "-1", "--health-port", "0")
-    processes.start("controller", "controller", "--server", server, "--no-leader-elect",
-                    "--metrics-port", "-1", "--health-listen", "127.0.0.1:0")
-    processes.start("agent", "agent", "--server", server, "--node-name", node,
-                    "--runtime", "docker", "--listen", "127.0.0.1:0",
-                    "--labels", f"pool={node}", "--capacity-cpu", "4",
-                    "--root-dir", str(tmp_path / "agent"), "--pod-network", pod_network,
-                    "--pause-image", images.TEST_IMAGE, "--metrics-interval", "1",
-                    "--node-status-interval", "1", "--housekeeping-interval", "2")
-    processes.start("autoscaler", "autoscaler", "--server", server, "--leader-elect", "false",
-                    "--metrics-port", "-1", "--health-listen", "127.0.0.1:0",
-                    "--sync-period", str(RPS_SYNC_PERIOD), "--log-level", "info")
-    try:
+    with one_node_cluster(apiserver, tmp_path, node, capacity_cpu="4", metrics_interval="1",
+                          autoscaler_args=("--sync-period", str(RPS_SYNC_PERIOD))) as processes:
         yield processes, node
-    finally:
-        processes.stop()
-        with contextlib.closing(docker.from_env()) as engine:
-            for pod in engine.containers.list(all=True,
-                                              filters={"label": f"{AGENT_POD_LABEL}={node}"}):
-                with contextlib.suppress(docker.errors.DockerException):
-                    pod.remove(force=True, v=True)
-            with contextlib.suppress(docker.errors.DockerException):
-                engine.networks.get(pod_network).remove()
 
 
 async def test_a_pods_metric_scraped_from_a_real_server_scales_to_the_computed_count(
