@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-# Regenerates the API code in corral/v1 from proto/ (never edit corral/v1 by hand).
+# Regenerates the API code in corral/api/v1 from proto/ (never edit corral/api/v1 by hand).
 proto: venv
 	$(PY) proto/generate.py
 

@@ -20,11 +20,12 @@ from agent.node import FlagError, parse_labels, parse_taints
 from agent.runtime import Runtime
 from agent.server import AgentService, start_server
 from agent.service import Agent, AgentConfig
-from corral import images, quantity
-from corral import log as corral_log
-from corral import metrics as corral_metrics
-from corral.client import Client, server_address
-from corral.informer import SharedInformers
+from corral import images
+from corral.api import quantity
+from corral.client import log as corral_log
+from corral.client import metrics as corral_metrics
+from corral.client.client import Client, server_address
+from corral.client.informer import SharedInformers
 
 logger = logging.getLogger("corral.agent")
 

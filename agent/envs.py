@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 
 # (namespace, name) -> the object's data, or None when it does not exist.
 DataLookup = Callable[[str, str], Mapping[str, str] | None]
@@ -114,7 +114,7 @@ def resolve_env(
 
 
 def _resource(container: core_pb2.Container, ref: core_pb2.ResourceFieldSelector) -> str:
-    from corral import quantity
+    from corral.api import quantity
 
     kind, _, resource = ref.resource.partition(".")
     values = container.resources.limits if kind == "limits" else container.resources.requests

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 from agent.probes import http_get_body
 from agent.runtime import ROLE_INFRA, ContainerInfo
 from agent.status import timestamp
-from corral import errors, quantity
-from corral.v1 import core_pb2, metrics_pb2
+from corral.api import errors, quantity
+from corral.api.v1 import core_pb2, metrics_pb2
 
 if TYPE_CHECKING:
     from agent.service import Agent

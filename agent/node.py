@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from agent.runtime import NodeFacts
 from agent.status import timestamp
-from corral import quantity
-from corral.v1 import core_pb2
+from corral.api import quantity
+from corral.api.v1 import core_pb2
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 ZONE_LABEL = "topology.kubernetes.io/zone"

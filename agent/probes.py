@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agent.runtime import ContainerInfo, Runtime
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 
 log = logging.getLogger("corral.agent.probes")
 

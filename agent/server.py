@@ -18,7 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from agent.runtime import ROLE_INFRA, ContainerInfo
 from agent.service import Agent, newest
-from corral.v1 import agent_pb2, agent_pb2_grpc, api_pb2, core_pb2
+from corral.api.v1 import agent_pb2, agent_pb2_grpc, api_pb2, core_pb2
 
 log = logging.getLogger("corral.agent.server")
 SERVICE_NAME = agent_pb2.DESCRIPTOR.services_by_name["Agent"].full_name

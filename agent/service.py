@@ -54,12 +54,12 @@ from agent.status import (
     pod_status,
     timestamp,
 )
-from corral import errors, quantity
-from corral.client import Client
-from corral.events import NORMAL, WARNING, EventRecorder
-from corral.informer import Informer, SharedInformers
-from corral.v1 import coordination_pb2, core_pb2
-from corral.workqueue import WorkQueue, run_workers
+from corral.api import errors, quantity
+from corral.api.v1 import coordination_pb2, core_pb2
+from corral.client.client import Client
+from corral.client.events import NORMAL, WARNING, EventRecorder
+from corral.client.informer import Informer, SharedInformers
+from corral.client.workqueue import WorkQueue, run_workers
 
 log = logging.getLogger("corral.agent")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from agent.runtime import ContainerInfo
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 
 PENDING, RUNNING, SUCCEEDED, FAILED = "Pending", "Running", "Succeeded", "Failed"
 TERMINAL_PHASES = (SUCCEEDED, FAILED)

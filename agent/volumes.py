@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from agent.runtime import Mount
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 
 # (namespace, name) -> key -> bytes, or None when the object does not exist.
 BinaryLookup = Callable[[str, str], Mapping[str, bytes] | None]

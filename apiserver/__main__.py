@@ -13,8 +13,8 @@ import signal
 import sys
 
 from apiserver.server import ApiServer
-from corral import log as corral_log
-from corral import metrics
+from corral.client import log as corral_log
+from corral.client import metrics
 
 logger = logging.getLogger("corral.apiserver")
 

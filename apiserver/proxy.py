@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from corral import errors, kinds
-from corral.v1 import agent_pb2_grpc, api_pb2, core_pb2
+from corral.api import errors, kinds
+from corral.api.v1 import agent_pb2_grpc, api_pb2, core_pb2
 
 if TYPE_CHECKING:
     from apiserver.service import ApiService

@@ -16,8 +16,8 @@ from apiserver.metrics import METRICS
 from apiserver.service import ApiService
 from apiserver.storage import Storage
 from apiserver.watchcache import WatchCache
-from corral import errors, kinds
-from corral.v1 import api_pb2, api_pb2_grpc, core_pb2
+from corral.api import errors, kinds
+from corral.api.v1 import api_pb2, api_pb2_grpc, core_pb2
 
 log = logging.getLogger("corral.apiserver")
 

@@ -25,15 +25,15 @@ from apiserver import admission, codec, proxy
 from apiserver.metrics import Metrics
 from apiserver.storage import Storage, Stored
 from apiserver.watchcache import Filter, WatchCache
-from corral import errors, kinds
-from corral.kinds import Kind
-from corral.selectors import (
+from corral.api import errors, kinds
+from corral.api.kinds import Kind
+from corral.api.selectors import (
     InvalidSelector,
     from_label_selector,
     parse_field_selector,
     parse_label_selector,
 )
-from corral.v1 import api_pb2, api_pb2_grpc, core_pb2
+from corral.api.v1 import api_pb2, api_pb2_grpc, core_pb2
 
 log = logging.getLogger("corral.apiserver")
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import grpc
 from etcd3.etcdrpc import rpc_pb2, rpc_pb2_grpc
 
-from corral import errors
+from corral.api import errors
 
 log = logging.getLogger("corral.apiserver.storage")
 

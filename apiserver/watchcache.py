@@ -25,10 +25,10 @@ from google.protobuf.message import Message
 
 from apiserver import codec
 from apiserver.storage import Storage, prefix_end
-from corral import errors
-from corral.kinds import Kind
-from corral.selectors import FieldSelector, Selector
-from corral.v1 import api_pb2
+from corral.api import errors
+from corral.api.kinds import Kind
+from corral.api.selectors import FieldSelector, Selector
+from corral.api.v1 import api_pb2
 
 log = logging.getLogger("corral.apiserver.watchcache")
 

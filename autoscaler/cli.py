@@ -20,8 +20,8 @@ from autoscaler.cluster import Settings
 from autoscaler.hpa_controller import DEFAULT_SYNC_PERIOD
 from autoscaler.metrics_source import DEFAULT_MAX_AGE
 from autoscaler.service import Autoscaler, Options
-from corral import log as corral_log
-from corral import metrics as corral_metrics
+from corral.client import log as corral_log
+from corral.client import metrics as corral_metrics
 from scheduler.framework import InvalidConfig as InvalidSchedulerConfig
 
 

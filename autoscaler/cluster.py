@@ -32,11 +32,11 @@ from prometheus_client import Counter, Gauge, Histogram
 from autoscaler import simulation
 from autoscaler.config import GROUP_LABEL, Config, NodeGroup
 from autoscaler.providers.base import Provider, ProviderError, ProviderNode, new_node_name
-from corral import errors
-from corral.client import Client
-from corral.events import NORMAL, WARNING, EventRecorder
-from corral.informer import Informer
-from corral.v1 import core_pb2
+from corral.api import errors
+from corral.api.v1 import core_pb2
+from corral.client.client import Client
+from corral.client.events import NORMAL, WARNING, EventRecorder
+from corral.client.informer import Informer
 from scheduler.framework import Config as SchedulerConfig
 from scheduler.model import TERMINAL_PHASES
 

@@ -42,8 +42,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from corral import defaults, quantity
-from corral.v1 import autoscaling_pb2
+from corral.api import defaults, quantity
+from corral.api.v1 import autoscaling_pb2
 
 # Kubernetes' flag defaults (--horizontal-pod-autoscaler-*).
 DEFAULT_TOLERANCE = 0.1

@@ -24,11 +24,11 @@ from autoscaler.cluster import ClusterAutoscaler, Settings
 from autoscaler.hpa_controller import DEFAULT_SYNC_PERIOD, HpaController
 from autoscaler.metrics_source import DEFAULT_MAX_AGE, MetricsSource
 from autoscaler.providers.base import Provider
-from corral.client import Client
-from corral.events import EventRecorder
-from corral.informer import SharedInformers
-from corral.leaderelection import LeaderElector
-from corral.v1 import autoscaling_pb2, core_pb2, metrics_pb2
+from corral.api.v1 import autoscaling_pb2, core_pb2, metrics_pb2
+from corral.client.client import Client
+from corral.client.events import EventRecorder
+from corral.client.informer import SharedInformers
+from corral.client.leaderelection import LeaderElector
 from scheduler.framework import Framework
 from scheduler.framework import load_config as load_scheduler_config
 

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from autoscaler.config import GROUP_LABEL, NodeGroup
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 from scheduler.cache import Cache
 from scheduler.framework import Config as SchedulerConfig
 from scheduler.framework import Framework

@@ -56,9 +56,9 @@ from bench.common import (
     verdict,
     write_json,
 )
-from corral import errors
-from corral.client import CHANNEL_OPTIONS, Client
-from corral.v1 import api_pb2, api_pb2_grpc, core_pb2
+from corral.api import errors
+from corral.api.v1 import api_pb2, api_pb2_grpc, core_pb2
+from corral.client.client import CHANNEL_OPTIONS, Client
 
 T = TypeVar("T")
 

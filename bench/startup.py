@@ -40,9 +40,9 @@ from typing import Any
 import docker
 
 from bench.common import format_table, milliseconds, percentile, write_json
-from corral.client import Client
+from corral.api.v1 import core_pb2
+from corral.client.client import Client
 from corral.images import TEST_IMAGE
-from corral.v1 import core_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_PREFIX = "bench-startup-"

@@ -15,11 +15,11 @@ import prometheus_client
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from corral import errors, kinds
-from corral.client import Client, object_key
-from corral.selectors import Selector
-from corral.v1 import meta_pb2
-from corral.workqueue import WorkQueue, run_workers
+from corral.api import errors, kinds
+from corral.api.selectors import Selector
+from corral.api.v1 import meta_pb2
+from corral.client.client import Client, object_key
+from corral.client.workqueue import WorkQueue, run_workers
 
 CONTROLLER_UID_INDEX = "controller-uid"
 OWNER_UID_INDEX = "owner-uid"

@@ -34,12 +34,12 @@ from controller.base import (
 )
 from controller.hashing import POD_TEMPLATE_HASH_LABEL, pod_template_hash, templates_equal
 from controller.rollout import Condition, ReplicaSetView, Status
-from corral import errors
-from corral.client import Client, object_key
-from corral.informer import Informer, SharedInformers, split_key
-from corral.intstr import MAX_INT
-from corral.selectors import InvalidSelector, from_label_selector
-from corral.v1 import apps_pb2, core_pb2
+from corral.api import errors
+from corral.api.intstr import MAX_INT
+from corral.api.selectors import InvalidSelector, from_label_selector
+from corral.api.v1 import apps_pb2, core_pb2
+from corral.client.client import Client, object_key
+from corral.client.informer import Informer, SharedInformers, split_key
 
 ReplicaSet = apps_pb2.ReplicaSet
 Deployment = apps_pb2.Deployment

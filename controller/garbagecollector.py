@@ -33,10 +33,10 @@ from controller.base import (
     index_by_owner_uid,
     is_deleting,
 )
-from corral import errors, kinds
-from corral.client import Client, object_key
-from corral.informer import Informer, SharedInformers
-from corral.v1 import meta_pb2
+from corral.api import errors, kinds
+from corral.api.v1 import meta_pb2
+from corral.client.client import Client, object_key
+from corral.client.informer import Informer, SharedInformers
 
 FOREGROUND_FINALIZER = "foregroundDeletion"
 ORPHAN_FINALIZER = "orphan"

@@ -7,7 +7,7 @@ collisionCount, so a collision can be escaped by bumping the count.
 
 from __future__ import annotations
 
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 
 POD_TEMPLATE_HASH_LABEL = "pod-template-hash"
 

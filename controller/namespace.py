@@ -13,10 +13,10 @@ import contextlib
 import logging
 
 from controller.base import Controller, EventRecorder, is_deleting
-from corral import errors, kinds
-from corral.client import Client
-from corral.informer import Informer, SharedInformers
-from corral.v1 import core_pb2
+from corral.api import errors, kinds
+from corral.api.v1 import core_pb2
+from corral.client.client import Client
+from corral.client.informer import Informer, SharedInformers
 
 NAMESPACE_FINALIZER = "kubernetes"
 # How often a terminating namespace is looked at again while objects remain.

@@ -38,10 +38,10 @@ from controller.base import (
     is_deleting,
     to_timestamp,
 )
-from corral import errors
-from corral.client import Client, object_key
-from corral.informer import Informer, SharedInformers
-from corral.v1 import coordination_pb2, core_pb2, meta_pb2
+from corral.api import errors
+from corral.api.v1 import coordination_pb2, core_pb2, meta_pb2
+from corral.client.client import Client, object_key
+from corral.client.informer import Informer, SharedInformers
 
 NODE_LEASE_NAMESPACE = "corral-node-lease"
 AGENT_FINALIZER = "corral.io/agent"

@@ -30,11 +30,11 @@ from controller.base import (
     to_timestamp,
 )
 from controller.expectations import Expectations
-from corral import errors
-from corral.client import Client, object_key
-from corral.informer import Informer, SharedInformers, split_key
-from corral.selectors import InvalidSelector, from_label_selector
-from corral.v1 import apps_pb2, core_pb2, meta_pb2
+from corral.api import errors
+from corral.api.selectors import InvalidSelector, from_label_selector
+from corral.api.v1 import apps_pb2, core_pb2, meta_pb2
+from corral.client.client import Client, object_key
+from corral.client.informer import Informer, SharedInformers, split_key
 
 # At most this many pods are created or deleted in one sync (Kubernetes' burstReplicas).
 BURST_REPLICAS = 500

@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from corral import intstr
+from corral.api import intstr
 
 # Annotations a Deployment writes on its ReplicaSets (Kubernetes' names, so
 # tools that know them keep working).

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from corral.v1 import core_pb2, meta_pb2
+from corral.api.v1 import core_pb2, meta_pb2
 
 _PHASE_RANK = {"Pending": 0, "": 0, "Unknown": 1, "Running": 2}
 

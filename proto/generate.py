@@ -1,5 +1,5 @@
-"""Generates corral/v1 (messages, type stubs, gRPC stubs) from proto/corral/v1,
-and corral/v1/api_descriptor.binpb: every file's descriptor with its comments
+"""Generates corral/api/v1 (messages, type stubs, gRPC stubs) from proto/corral/api/v1,
+and corral/api/v1/api_descriptor.binpb: every file's descriptor with its comments
 (source info), which `corral explain` reads.
 
     python proto/generate.py [OUTPUT_ROOT]
@@ -23,9 +23,9 @@ DESCRIPTOR_SET = "api_descriptor.binpb"
 
 
 def generate(output_root: Path) -> None:
-    sources = sorted(PROTO_ROOT.glob("corral/v1/*.proto"))
+    sources = sorted(PROTO_ROOT.glob("corral/api/v1/*.proto"))
     include = Path(grpc_tools.__file__).parent / "_proto"
-    out = output_root / "corral" / "v1"
+    out = output_root / "corral" / "api" / "v1"
     out.mkdir(parents=True, exist_ok=True)
     (out / "__init__.py").touch()
     common = [

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 from scheduler.model import AffinityTerm, NodeInfo, NominatedLoad, PodInfo, index_values
 
 MAX_RESOLVED_TERMS = 4096

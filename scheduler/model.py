@@ -17,15 +17,15 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from corral import quantity
-from corral.selectors import (
+from corral.api import quantity
+from corral.api.selectors import (
     IN,
     Requirement,
     Selector,
     from_label_selector,
     from_node_selector_requirements,
 )
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 ZONE_LABEL = "topology.kubernetes.io/zone"

@@ -12,7 +12,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 from scheduler.model import HOSTNAME_LABEL
 
 

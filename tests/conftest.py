@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import pytest_asyncio
 
-from corral.client import Client
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
+from corral.client.client import Client
 from tests.apiserver_process import ApiServerProcess
 from tests.etcd_container import EtcdContainer
 

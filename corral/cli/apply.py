@@ -8,8 +8,7 @@ from typing import Any
 import click
 from google.protobuf.message import Message
 
-from corral import errors, kinds
-from corral.apply import last_applied_of, last_applied_text, three_way_merge, with_last_applied
+from corral.api import errors, kinds
 from corral.cli.common import (
     PartialFailure,
     echo_err,
@@ -18,9 +17,10 @@ from corral.cli.common import (
     run,
     settings,
 )
-from corral.client import Client
-from corral.manifest import Document, ManifestError, load_paths, to_dict, to_object
-from corral.printers import object_name
+from corral.cli.manifest import Document, ManifestError, load_paths, to_dict, to_object
+from corral.cli.merge import last_applied_of, last_applied_text, three_way_merge, with_last_applied
+from corral.cli.printers import object_name
+from corral.client.client import Client
 
 # Errors after which trying the next object is pointless.
 FATAL = (errors.Unavailable, errors.DeadlineExceeded, errors.Unauthenticated)

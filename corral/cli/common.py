@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 
 import click
 
-from corral import config as corral_config
-from corral import kinds
-from corral.client import Client
+from corral.api import kinds
+from corral.cli import contexts as corral_config
+from corral.client.client import Client
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from corral.cli.common import CliError, settings
+from corral.cli.contexts import ConfigError, save
 from corral.cli.output import yaml_text
-from corral.config import ConfigError, save
-from corral.printers import Table
+from corral.cli.printers import Table
 
 
 @click.group("config")

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from corral import errors, kinds
+from corral.api import errors, kinds
 from corral.cli.apply import files_option, plan
 from corral.cli.args import parse_targets
 from corral.cli.common import (
@@ -20,8 +20,8 @@ from corral.cli.common import (
     run,
     settings,
 )
-from corral.client import Client
-from corral.printers import resource_name
+from corral.cli.printers import resource_name
+from corral.client.client import Client
 
 CASCADE = {"background": "Background", "foreground": "Foreground", "orphan": "Orphan",
            # kubectl's older spellings

@@ -13,13 +13,12 @@ import click
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from corral import kinds
-from corral.apply import LAST_APPLIED_ANNOTATION
+from corral.api import kinds
 from corral.cli.args import parse_targets
 from corral.cli.common import global_options, kind_arg, namespace_option, run, settings
-from corral.client import Client
-from corral.manifest import format_timestamp, to_dict
-from corral.printers import (
+from corral.cli.manifest import format_timestamp, to_dict
+from corral.cli.merge import LAST_APPLIED_ANNOTATION
+from corral.cli.printers import (
     NONE,
     Table,
     age,
@@ -30,6 +29,7 @@ from corral.printers import (
     pod_status,
     service_ports,
 )
+from corral.client.client import Client
 
 INDENT = "  "
 # Top-level values line up under the longest common key, "CreationTimestamp:".

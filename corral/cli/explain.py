@@ -1,7 +1,7 @@
 """`corral explain KIND[.field.path]`: the schema of a kind, with the
-documentation written as comments in proto/corral/v1.
+documentation written as comments in proto/corral/api/v1.
 
-The comments come from corral/v1/api_descriptor.binpb, a descriptor set with
+The comments come from corral/api/v1/api_descriptor.binpb, a descriptor set with
 source info written by proto/generate.py; the field types come from the
 generated message classes. `explain_text` is pure."""
 
@@ -16,11 +16,11 @@ import click
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from corral import kinds
+from corral.api import kinds
+from corral.api.v1 import meta_pb2
 from corral.cli.common import CliError, global_options, kind_arg
-from corral.v1 import meta_pb2
 
-DESCRIPTOR_SET = Path(__file__).resolve().parent.parent / "v1" / "api_descriptor.binpb"
+DESCRIPTOR_SET = Path(__file__).resolve().parent.parent / "api" / "v1" / "api_descriptor.binpb"
 
 # Positions in a FileDescriptorProto / DescriptorProto, for SourceCodeInfo paths.
 _FILE_MESSAGES = 4

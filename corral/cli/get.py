@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import click
 from google.protobuf.message import Message
 
-from corral import errors, kinds
+from corral.api import errors, kinds
 from corral.cli.args import Target, parse_targets
 from corral.cli.common import (
     PartialFailure,
@@ -20,8 +20,8 @@ from corral.cli.common import (
     settings,
 )
 from corral.cli.output import render, render_event
-from corral.client import Client
-from corral.printers import Table, headers, row
+from corral.cli.printers import Table, headers, row
+from corral.client.client import Client
 
 # What `get all` shows, as kubectl's "all" category.
 ALL = ("pods", "services", "deployments", "replicasets", "horizontalpodautoscalers")

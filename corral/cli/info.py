@@ -7,10 +7,10 @@ import json
 
 import click
 
-from corral import kinds
+from corral.api import kinds
 from corral.cli.common import global_options, run, settings
-from corral.client import Client
-from corral.printers import Table, node_status
+from corral.cli.printers import Table, node_status
+from corral.client.client import Client
 
 
 def client_version() -> str:

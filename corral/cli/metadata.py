@@ -7,7 +7,7 @@ from typing import Any
 import click
 from google.protobuf.message import Message
 
-from corral import errors
+from corral.api import errors
 from corral.cli.args import MetadataChanges, parse_metadata_changes
 from corral.cli.common import (
     CliError,
@@ -19,8 +19,8 @@ from corral.cli.common import (
     run,
     settings,
 )
-from corral.client import Client
-from corral.printers import object_name
+from corral.cli.printers import object_name
+from corral.client.client import Client
 
 
 def apply_changes(values: Any, changes: MetadataChanges, overwrite: bool, what: str) -> bool:

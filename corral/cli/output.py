@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 from google.protobuf.message import Message
 
-from corral.manifest import to_dict
-from corral.printers import object_name
+from corral.cli.manifest import to_dict
+from corral.cli.printers import object_name
 
 OUTPUT_FORMATS = ("wide", "yaml", "json", "name")
 

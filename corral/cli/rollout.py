@@ -25,6 +25,7 @@ import click
 
 from controller import rollout
 from controller.hashing import without_hash_label
+from corral.api.v1 import apps_pb2
 from corral.cli.args import parse_targets
 from corral.cli.common import (
     CliError,
@@ -34,8 +35,7 @@ from corral.cli.common import (
     run,
     settings,
 )
-from corral.client import Client
-from corral.v1 import apps_pb2
+from corral.client.client import Client
 
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
 WHAT = "deployment.apps"

@@ -11,10 +11,10 @@ from typing import Any, NoReturn
 import click
 import grpc
 
-from corral import config as corral_config
-from corral import errors, kinds
+from corral.api import errors, kinds
+from corral.cli import contexts as corral_config
 from corral.cli.common import UNREACHABLE_HINT, CliError, PartialFailure, global_options
-from corral.manifest import ManifestError
+from corral.cli.manifest import ManifestError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from corral import errors
+from corral.api import errors
 from corral.cli.args import parse_scale_target
 from corral.cli.common import (
     CliError,
@@ -16,8 +16,8 @@ from corral.cli.common import (
     run,
     settings,
 )
-from corral.client import Client
-from corral.printers import resource_name
+from corral.cli.printers import resource_name
+from corral.client.client import Client
 
 
 @click.command()

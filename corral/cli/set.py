@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import click
 
+from corral.api.v1 import apps_pb2
 from corral.cli.common import CliError, global_options, namespace_option, run, settings
 from corral.cli.rollout import WHAT, deployment_target
-from corral.client import Client
-from corral.v1 import apps_pb2
+from corral.client.client import Client
 
 
 def parse_image_pairs(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from corral import quantity
+from corral.api import quantity
+from corral.api.v1 import core_pb2, metrics_pb2
 from corral.cli.common import CliError, global_options, namespace_option, run, settings
-from corral.client import Client
-from corral.printers import Table
-from corral.v1 import core_pb2, metrics_pb2
+from corral.cli.printers import Table
+from corral.client.client import Client
 
 MIB = 1024 * 1024
 

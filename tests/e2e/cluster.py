@@ -17,8 +17,8 @@ from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from corral.client import Client
-from corral.v1 import apps_pb2, core_pb2
+from corral.api.v1 import apps_pb2, core_pb2
+from corral.client.client import Client
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")

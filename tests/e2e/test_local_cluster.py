@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 from tests.e2e.cluster import REPO, LocalCluster, eventually, http_get, ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.timeout(900)]

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from controller.manager import ControllerManager, Options
-from corral import errors
-from corral.client import Client
-from corral.v1 import apps_pb2, core_pb2
+from corral.api import errors
+from corral.api.v1 import apps_pb2, core_pb2
+from corral.client.client import Client
 
 T = TypeVar("T")
 

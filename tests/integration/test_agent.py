@@ -32,10 +32,10 @@ from agent.hollow_runtime import HollowRuntime
 from agent.runtime import LABEL_NODE, LABEL_POD_UID, Runtime
 from agent.server import AgentService, start_server
 from agent.service import FINALIZER, LEASE_NAMESPACE, Agent, AgentConfig
-from corral import errors
-from corral.client import Client
+from corral.api import errors
+from corral.api.v1 import api_pb2, coordination_pb2, core_pb2, metrics_pb2
+from corral.client.client import Client
 from corral.images import TEST_IMAGE
-from corral.v1 import api_pb2, coordination_pb2, core_pb2, metrics_pb2
 from tests.etcd_container import free_local_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="function")]

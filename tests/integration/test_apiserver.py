@@ -14,9 +14,9 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from corral import errors
-from corral.client import Client, WatchEvent
-from corral.v1 import apps_pb2, core_pb2
+from corral.api import errors
+from corral.api.v1 import apps_pb2, core_pb2
+from corral.client.client import Client, WatchEvent
 from tests.apiserver_process import ApiServerProcess
 from tests.etcd_container import EtcdContainer, free_local_port
 

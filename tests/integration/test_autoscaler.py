@@ -22,9 +22,11 @@ import pytest_asyncio
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from corral import errors, images, printers
-from corral.client import Client
-from corral.v1 import apps_pb2, autoscaling_pb2, core_pb2, metrics_pb2
+from corral import images
+from corral.api import errors
+from corral.api.v1 import apps_pb2, autoscaling_pb2, core_pb2, metrics_pb2
+from corral.cli import printers
+from corral.client.client import Client
 from tests.apiserver_process import ROOT, ApiServerProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]

@@ -31,9 +31,10 @@ from google.protobuf import json_format
 from autoscaler.cluster import STATUS_NAME, STATUS_NAMESPACE
 from autoscaler.config import GROUP_LABEL
 from autoscaler.providers.docker import AGENT_POD_LABEL, DEFAULT_IMAGE, LABEL_GROUP
-from corral import errors, images
-from corral.client import Client
-from corral.v1 import apps_pb2, autoscaling_pb2, core_pb2, metrics_pb2
+from corral import images
+from corral.api import errors
+from corral.api.v1 import apps_pb2, autoscaling_pb2, core_pb2, metrics_pb2
+from corral.client.client import Client
 from tests.apiserver_process import ROOT, ApiServerProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]

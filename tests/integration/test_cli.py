@@ -323,8 +323,8 @@ def test_invalid_manifest_is_refused_with_its_exact_error_and_nothing_written(ap
 
 def _rewritten(path: Path, namespace: str) -> list[dict[str, Any]]:
     """The file's manifests moved into `namespace`; cluster-scoped ones renamed to be unique."""
-    from corral import kinds
-    from corral.manifest import load_text
+    from corral.api import kinds
+    from corral.cli.manifest import load_text
 
     documents = []
     for document in load_text(path.read_text(), path.name):
@@ -356,8 +356,8 @@ def _contains(actual: Any, expected: Any, where: str = "") -> None:
 
 @pytest.mark.parametrize("path", VALID, ids=[p.name for p in VALID])
 def test_valid_manifest_is_stored_with_every_field_it_sets(apiserver, ns, tmp_path, path):
-    from corral import kinds
-    from corral.manifest import to_dict, to_object
+    from corral.api import kinds
+    from corral.cli.manifest import to_dict, to_object
 
     documents = _rewritten(path, ns)
     rewritten = write(tmp_path / path.with_suffix(".yaml").name, *documents)

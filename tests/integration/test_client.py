@@ -12,9 +12,9 @@ from typing import Any
 import grpc
 import pytest
 
-from corral import errors
-from corral.client import CHANNEL_OPTIONS, Client
-from corral.v1 import apps_pb2, core_pb2
+from corral.api import errors
+from corral.api.v1 import apps_pb2, core_pb2
+from corral.client.client import CHANNEL_OPTIONS, Client
 from tests.apiserver_process import ApiServerProcess
 from tests.etcd_container import EtcdContainer
 

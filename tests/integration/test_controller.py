@@ -18,9 +18,9 @@ from controller.nodelifecycle import (
     NODE_LEASE_NAMESPACE,
     UNREACHABLE_TAINT,
 )
-from corral import errors
-from corral.client import Client
-from corral.v1 import apps_pb2, coordination_pb2, core_pb2
+from corral.api import errors
+from corral.api.v1 import apps_pb2, coordination_pb2, core_pb2
+from corral.client.client import Client
 from tests.integration.controller_harness import (
     FakeNodes,
     background,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from controller import rollout
-from corral.v1 import apps_pb2
+from corral.api.v1 import apps_pb2
 from tests.integration.controller_harness import (
     FakeNodes,
     background,

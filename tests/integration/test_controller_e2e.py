@@ -22,9 +22,9 @@ import pytest_asyncio
 
 from agent.runtime import LABEL_NODE
 from controller import rollout
-from corral.client import Client
+from corral.api.v1 import apps_pb2, core_pb2
+from corral.client.client import Client
 from corral.images import TEST_IMAGE
-from corral.v1 import apps_pb2, core_pb2
 from tests.apiserver_process import ApiServerProcess
 from tests.integration.controller_harness import (
     background,

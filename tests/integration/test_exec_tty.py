@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from corral.client import Client
-from corral.v1 import api_pb2
+from corral.api.v1 import api_pb2
+from corral.client.client import Client
 from tests.integration.test_agent import Cluster, make_pod, shell
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="function")]

@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 
-from corral import errors
-from corral.client import Client
-from corral.informer import (
+from corral.api import errors
+from corral.api.v1 import core_pb2
+from corral.client.client import Client
+from corral.client.informer import (
     Informer,
     SharedInformers,
     index_by_label,
     index_by_node,
     index_by_owner_uid,
 )
-from corral.v1 import core_pb2
 from tests.apiserver_process import ApiServerProcess
 from tests.etcd_container import EtcdContainer
 

@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from corral.client import Client
-from corral.leaderelection import LeaderElector
-from corral.v1 import coordination_pb2
+from corral.api.v1 import coordination_pb2
+from corral.client.client import Client
+from corral.client.leaderelection import LeaderElector
 from tests.apiserver_process import ApiServerProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="function")]

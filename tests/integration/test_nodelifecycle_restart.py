@@ -12,8 +12,8 @@ import pytest
 from google.protobuf.message import Message
 
 from controller.nodelifecycle import AGENT_FINALIZER, NODE_LEASE_NAMESPACE, UNREACHABLE_TAINT
-from corral.client import Client
-from corral.v1 import coordination_pb2, core_pb2
+from corral.api.v1 import coordination_pb2, core_pb2
+from corral.client.client import Client
 from tests.integration.controller_harness import running_manager
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]

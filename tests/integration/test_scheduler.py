@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from corral import errors
-from corral.client import Client
-from corral.v1 import core_pb2
+from corral.api import errors
+from corral.api.v1 import core_pb2
+from corral.client.client import Client
 from scheduler.service import Options, Scheduler
 from scheduler.testing import make_node, make_pod
 from tests.apiserver_process import ApiServerProcess

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.envs import EnvError, expand, expand_command, resolve_env
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 
 CONFIG = {("ns", "settings"): {"colour": "blue", "size": "L"}}
 SECRETS = {("ns", "creds"): {"password": "hunter2"}}

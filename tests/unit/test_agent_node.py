@@ -6,7 +6,7 @@ import pytest
 
 from agent.node import FlagError, NodeShape, new_node, node_status, parse_labels, parse_taints
 from agent.runtime import NodeFacts
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 
 FACTS = NodeFacts(cpu_millis=2000, memory_bytes=8 * 1024**3, images=[(["corral/busybox:1"], 2)],
                   runtime_version="docker://20.10", kernel_version="6.1", os_image="Debian",

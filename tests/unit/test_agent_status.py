@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agent.runtime import ContainerInfo, PodRef
 from agent.status import ContainerView, pod_phase, pod_status, qos_class
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 
 REF = PodRef("uid", "ns", "p")
 

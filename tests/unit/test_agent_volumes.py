@@ -14,7 +14,7 @@ from agent.volumes import (
     volume_dir,
     write_files,
 )
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 
 DATA = {("ns", "cfg"): {"a.conf": b"A", "b.conf": b"B"}}
 

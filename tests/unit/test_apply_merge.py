@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from corral.apply import (
+from corral.cli.merge import (
     LAST_APPLIED_ANNOTATION,
     last_applied_of,
     last_applied_text,

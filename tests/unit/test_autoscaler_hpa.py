@@ -17,7 +17,7 @@ from autoscaler.hpa import (
     ScaleEvent,
     ScalingRules,
 )
-from corral.v1 import autoscaling_pb2
+from corral.api.v1 import autoscaling_pb2
 
 NOW = 10_000.0
 CPU_50 = Metric("Resource", "cpu", utilization=50)

@@ -9,7 +9,7 @@ import pytest
 
 from autoscaler import config, simulation
 from autoscaler.config import GROUP_LABEL, NodeGroup, TemplateTaint
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 from scheduler.testing import make_node, make_pod
 
 SMALL = NodeGroup("small", 0, 3, {"cpu": "2", "memory": "4Gi", "pods": "110"})

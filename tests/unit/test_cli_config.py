@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from corral.config import (
+from corral.cli.contexts import (
     Config,
     ConfigError,
     Context,

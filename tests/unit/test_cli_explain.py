@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from corral import kinds
+from corral.api import kinds
 from corral.cli.common import CliError
 from corral.cli.explain import explain_text, load_comments
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from corral.api.v1 import core_pb2
 from corral.cli import cli
 from corral.cli.describe import describe_text
+from corral.cli.manifest import to_object
 from corral.cli.root import wants_details
-from corral.manifest import to_object
-from corral.v1 import core_pb2
 
 MANIFESTS = Path(__file__).parent.parent / "manifests"
 UNREACHABLE = "127.0.0.1:1"

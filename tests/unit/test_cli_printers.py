@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from corral import kinds
-from corral.manifest import to_object
-from corral.printers import (
+from corral.api import kinds
+from corral.api.v1 import apps_pb2, core_pb2
+from corral.cli.manifest import to_object
+from corral.cli.printers import (
     Table,
     headers,
     hpa_targets,
@@ -16,7 +17,6 @@ from corral.printers import (
     row,
     table_lines,
 )
-from corral.v1 import apps_pb2, core_pb2
 
 NOW = 1_700_000_000.0
 

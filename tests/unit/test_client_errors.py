@@ -7,9 +7,9 @@ import socket
 import grpc
 import pytest
 
-from corral import errors
-from corral.client import DEFAULT_SERVER, Client, map_rpc_error, resolve_kind, server_address
-from corral.v1 import core_pb2
+from corral.api import errors
+from corral.api.v1 import core_pb2
+from corral.client.client import DEFAULT_SERVER, Client, map_rpc_error, resolve_kind, server_address
 
 
 class StatusRpcError(grpc.RpcError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from controller import hashing
 from controller.expectations import Expectations
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 
 
 def template(image="nginx:1", labels=None):

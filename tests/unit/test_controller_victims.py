@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from controller import victims
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 
 
 def pod(name, *, node="", phase="Running", ready_at=None, created=0, restarts=0):

@@ -8,8 +8,8 @@ import pytest
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from corral.defaults import apply_defaults, default_image_pull_policy
-from corral.v1 import (
+from corral.api.defaults import apply_defaults, default_image_pull_policy
+from corral.api.v1 import (
     apps_pb2,
     autoscaling_pb2,
     coordination_pb2,

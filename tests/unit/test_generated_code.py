@@ -1,4 +1,4 @@
-"""The committed API code in corral/v1 is exactly what proto/ generates."""
+"""The committed API code in corral/api/v1 is exactly what proto/ generates."""
 
 from __future__ import annotations
 
@@ -11,17 +11,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_generated_api_code_matches_the_protos(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(ROOT / "proto" / "generate.py"), str(tmp_path)], check=True)
-    fresh = {
-        p.relative_to(tmp_path): p.read_bytes() for p in (tmp_path / "corral" / "v1").iterdir()
-    }
+    generated = tmp_path / "corral" / "api" / "v1"
+    fresh = {p.relative_to(tmp_path): p.read_bytes() for p in generated.iterdir()}
     committed = {
         p.relative_to(ROOT): p.read_bytes()
-        for p in (ROOT / "corral" / "v1").iterdir()
+        for p in (ROOT / "corral" / "api" / "v1").iterdir()
         if p.is_file()
     }
     stale = sorted(str(name) for name in fresh if committed.get(name) != fresh[name])
     extra = sorted(str(name) for name in committed if name not in fresh)
     assert not stale and not extra, (
-        f"corral/v1 is out of date with proto/ (stale: {stale}, not generated: {extra}); "
+        f"corral/api/v1 is out of date with proto/ (stale: {stale}, not generated: {extra}); "
         "run `make proto` and commit the result"
     )

@@ -10,7 +10,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from corral import healthcheck
+from corral.client import healthcheck
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ import asyncio
 
 import pytest
 
-from corral.client import Client
-from corral.informer import Informer, split_key
+from corral.client.client import Client
+from corral.client.informer import Informer, split_key
 
 
 @pytest.mark.asyncio

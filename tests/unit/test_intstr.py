@@ -1,7 +1,7 @@
 import pytest
 
-from corral import intstr
-from corral.intstr import InvalidIntOrPercent, Percent
+from corral.api import intstr
+from corral.api.intstr import InvalidIntOrPercent, Percent
 
 
 @pytest.mark.parametrize(

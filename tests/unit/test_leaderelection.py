@@ -3,9 +3,9 @@ tests/integration/test_leaderelection.py, against a real one."""
 
 import pytest
 
-from corral.client import Client
-from corral.leaderelection import LeaderElector, lease_expired
-from corral.v1 import coordination_pb2
+from corral.api.v1 import coordination_pb2
+from corral.client.client import Client
+from corral.client.leaderelection import LeaderElector, lease_expired
 
 
 def test_elector_rejects_inconsistent_timings():

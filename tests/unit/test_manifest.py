@@ -14,9 +14,10 @@ import yaml
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
-from corral import kinds
-from corral.ignored_fields import IGNORED_FIELDS, UNSUPPORTED_FIELDS
-from corral.manifest import (
+from corral.api import kinds
+from corral.api.v1 import apps_pb2, autoscaling_pb2, core_pb2
+from corral.cli.ignored_fields import IGNORED_FIELDS, UNSUPPORTED_FIELDS
+from corral.cli.manifest import (
     Document,
     ManifestError,
     dump_json,
@@ -26,7 +27,6 @@ from corral.manifest import (
     to_dict,
     to_object,
 )
-from corral.v1 import apps_pb2, autoscaling_pb2, core_pb2
 
 MANIFESTS = Path(__file__).parent.parent / "manifests"
 VALID = sorted((MANIFESTS / "valid").iterdir())

@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from corral import quantity
-from corral.quantity import InvalidQuantity
+from corral.api import quantity
+from corral.api.quantity import InvalidQuantity
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ import copy
 
 import pytest
 
-from corral import errors
-from corral.events import WARNING, EventRecorder
-from corral.v1 import core_pb2
+from corral.api import errors
+from corral.api.v1 import core_pb2
+from corral.client.events import WARNING, EventRecorder
 from scheduler.testing import make_pod
 
 

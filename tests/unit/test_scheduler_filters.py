@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 from scheduler import filters as _registers_filters  # noqa: F401
 from scheduler.cache import Cache
 from scheduler.framework import FILTERS, CycleState, Framework, Reasons

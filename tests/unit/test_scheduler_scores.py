@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 from scheduler import scores as _registers_scores  # noqa: F401
 from scheduler.cache import Cache
 from scheduler.framework import (

@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from corral.v1 import core_pb2
+from corral.api.v1 import core_pb2
 from scheduler.model import pod_info
 from scheduler.service import Scheduler
 from scheduler.testing import make_node, make_pod

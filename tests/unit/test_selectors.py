@@ -1,7 +1,7 @@
 import pytest
 
-from corral import selectors
-from corral.selectors import (
+from corral.api import selectors
+from corral.api.selectors import (
     DOES_NOT_EXIST,
     EXISTS,
     GT,
@@ -22,7 +22,7 @@ from corral.selectors import (
     validate_label_key,
     validate_label_value,
 )
-from corral.v1 import apps_pb2, core_pb2, meta_pb2
+from corral.api.v1 import apps_pb2, core_pb2, meta_pb2
 
 # --- label keys and values --------------------------------------------------
 

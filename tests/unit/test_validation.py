@@ -16,9 +16,9 @@ import pytest
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from corral import validation
-from corral.errors import Invalid
-from corral.v1 import (
+from corral.api import validation
+from corral.api.errors import Invalid
+from corral.api.v1 import (
     apps_pb2,
     autoscaling_pb2,
     coordination_pb2,

@@ -3,8 +3,8 @@ import logging
 
 import pytest
 
-from corral import errors
-from corral.workqueue import ExponentialBackoff, ShutDown, WorkQueue, run_workers
+from corral.api import errors
+from corral.client.workqueue import ExponentialBackoff, ShutDown, WorkQueue, run_workers
 
 
 @pytest.mark.asyncio
