@@ -21,7 +21,8 @@ $(VENV)/.installed: pyproject.toml
 proto: venv
 	$(PY) proto/generate.py
 
-test: venv docker images
+# The whole suite, after the linters (a broken import contract fails fast).
+test: lint docker images
 	$(PY) -m pytest -q
 
 unit: venv
@@ -30,9 +31,11 @@ unit: venv
 integration: venv docker images
 	$(PY) -m pytest -q -m integration
 
+# ruff, mypy, and the import contracts of the house plan (pyproject.toml, docs/architecture.md).
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: bench-api bench-images bench-startup bench-scheduler
 

@@ -22,10 +22,9 @@ from agent.server import AgentService, start_server
 from agent.service import Agent, AgentConfig
 from corral import images
 from corral.api import quantity
+from corral.client import Client, SharedInformers, server_address
 from corral.client import log as corral_log
 from corral.client import metrics as corral_metrics
-from corral.client.client import Client, server_address
-from corral.client.informer import SharedInformers
 
 logger = logging.getLogger("corral.agent")
 

@@ -56,10 +56,16 @@ from agent.status import (
 )
 from corral.api import errors, quantity
 from corral.api.v1 import coordination_pb2, core_pb2
-from corral.client.client import Client
-from corral.client.events import NORMAL, WARNING, EventRecorder
-from corral.client.informer import Informer, SharedInformers
-from corral.client.workqueue import WorkQueue, run_workers
+from corral.client import (
+    NORMAL,
+    WARNING,
+    Client,
+    EventRecorder,
+    Informer,
+    SharedInformers,
+    WorkQueue,
+    run_workers,
+)
 
 log = logging.getLogger("corral.agent")
 

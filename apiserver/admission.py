@@ -13,8 +13,7 @@ import uuid
 from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
 
-from corral.api import defaults, errors, validation
-from corral.api.kinds import Kind
+from corral.api import Kind, defaults, errors, validation
 
 MAX_OBJECT_BYTES = 1024 * 1024
 # The namespace's own finalizer: the namespace controller removes it once the

@@ -14,7 +14,7 @@ from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
 from apiserver.storage import PREFIX, prefix_end
-from corral.api.kinds import Kind
+from corral.api import Kind
 from corral.api.v1 import meta_pb2
 
 _TYPE_URL_PREFIX = "type.googleapis.com/"

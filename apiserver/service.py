@@ -25,11 +25,12 @@ from apiserver import admission, codec, proxy
 from apiserver.metrics import Metrics
 from apiserver.storage import Storage, Stored
 from apiserver.watchcache import Filter, WatchCache
-from corral.api import errors, kinds
-from corral.api.kinds import Kind
-from corral.api.selectors import (
+from corral.api import (
     InvalidSelector,
+    Kind,
+    errors,
     from_label_selector,
+    kinds,
     parse_field_selector,
     parse_label_selector,
 )

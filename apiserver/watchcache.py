@@ -25,9 +25,7 @@ from google.protobuf.message import Message
 
 from apiserver import codec
 from apiserver.storage import Storage, prefix_end
-from corral.api import errors
-from corral.api.kinds import Kind
-from corral.api.selectors import FieldSelector, Selector
+from corral.api import FieldSelector, Kind, Selector, errors
 from corral.api.v1 import api_pb2
 
 log = logging.getLogger("corral.apiserver.watchcache")

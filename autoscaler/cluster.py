@@ -34,9 +34,7 @@ from autoscaler.config import GROUP_LABEL, Config, NodeGroup
 from autoscaler.providers.base import Provider, ProviderError, ProviderNode, new_node_name
 from corral.api import errors
 from corral.api.v1 import core_pb2
-from corral.client.client import Client
-from corral.client.events import NORMAL, WARNING, EventRecorder
-from corral.client.informer import Informer
+from corral.client import NORMAL, WARNING, Client, EventRecorder, Informer
 from scheduler.framework import Config as SchedulerConfig
 from scheduler.model import TERMINAL_PHASES
 

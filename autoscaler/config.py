@@ -35,8 +35,7 @@ from typing import Any
 
 import yaml
 
-from corral.api import quantity
-from corral.api.selectors import validate_label_key, validate_label_value
+from corral.api import quantity, validate_label_key, validate_label_value
 
 GROUP_LABEL = "autoscaler.corral.io/node-group"
 EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")

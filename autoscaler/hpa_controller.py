@@ -20,13 +20,9 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from autoscaler import hpa
 from autoscaler.metrics_source import MetricsSource
-from corral.api import errors, kinds, quantity
-from corral.api.selectors import InvalidSelector, parse_label_selector
+from corral.api import InvalidSelector, errors, kinds, parse_label_selector, quantity, split_key
 from corral.api.v1 import autoscaling_pb2, meta_pb2
-from corral.client.client import Client
-from corral.client.events import NORMAL, WARNING, EventRecorder
-from corral.client.informer import Informer, split_key
-from corral.client.workqueue import WorkQueue, run_workers
+from corral.client import NORMAL, WARNING, Client, EventRecorder, Informer, WorkQueue, run_workers
 
 DEFAULT_SYNC_PERIOD = 15.0
 

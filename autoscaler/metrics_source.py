@@ -19,10 +19,9 @@ import re
 from dataclasses import dataclass
 
 from autoscaler import hpa
-from corral.api import quantity
-from corral.api.selectors import Selector
+from corral.api import Selector, quantity
 from corral.api.v1 import core_pb2, metrics_pb2
-from corral.client.informer import Informer
+from corral.client import Informer
 
 # Three sync periods of the agents' default 15 s publishing.
 DEFAULT_MAX_AGE = 60.0

@@ -25,10 +25,7 @@ from autoscaler.hpa_controller import DEFAULT_SYNC_PERIOD, HpaController
 from autoscaler.metrics_source import DEFAULT_MAX_AGE, MetricsSource
 from autoscaler.providers.base import Provider
 from corral.api.v1 import autoscaling_pb2, core_pb2, metrics_pb2
-from corral.client.client import Client
-from corral.client.events import EventRecorder
-from corral.client.informer import SharedInformers
-from corral.client.leaderelection import LeaderElector
+from corral.client import Client, EventRecorder, LeaderElector, SharedInformers
 from scheduler.framework import Framework
 from scheduler.framework import load_config as load_scheduler_config
 

@@ -58,7 +58,7 @@ from bench.common import (
 )
 from corral.api import errors
 from corral.api.v1 import api_pb2, api_pb2_grpc, core_pb2
-from corral.client.client import CHANNEL_OPTIONS, Client
+from corral.client import CHANNEL_OPTIONS, Client
 
 T = TypeVar("T")
 

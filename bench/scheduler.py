@@ -32,10 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corral.api import quantity
-from corral.api.selectors import from_node_selector_requirements
+from corral.api import from_node_selector_requirements, quantity
 from corral.api.v1 import core_pb2, meta_pb2
-from corral.client.client import Client
+from corral.client import Client
 from scheduler.model import HOSTNAME_LABEL, ZONE_LABEL
 from scheduler.testing import make_node, make_pod
 from tests.apiserver_process import ApiServerProcess

@@ -41,7 +41,7 @@ import docker
 
 from bench.common import format_table, milliseconds, percentile, write_json
 from corral.api.v1 import core_pb2
-from corral.client.client import Client
+from corral.client import Client
 from corral.images import TEST_IMAGE
 
 ROOT = Path(__file__).resolve().parent.parent

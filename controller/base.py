@@ -13,13 +13,9 @@ from typing import Any, Protocol
 
 import prometheus_client
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from corral.api import errors, kinds
-from corral.api.selectors import Selector
-from corral.api.v1 import meta_pb2
-from corral.client.client import Client, object_key
-from corral.client.workqueue import WorkQueue, run_workers
+from corral.api import Selector, controller_ref, errors, is_deleting, object_key, owner_reference
+from corral.client import Client, WorkQueue, run_workers
 
 CONTROLLER_UID_INDEX = "controller-uid"
 OWNER_UID_INDEX = "owner-uid"
@@ -47,19 +43,6 @@ class EventRecorder(Protocol):
     """Records an Event about an object (deduplicated, counted). Never raises, never waits."""
 
     def event(self, obj: Message, type_: str, reason: str, message: str) -> None: ...
-
-
-class LogOnlyRecorder:
-    """A recorder that only logs: for tests of a controller on its own."""
-
-    def __init__(self, logger: logging.Logger | None = None) -> None:
-        self.log = logger or logging.getLogger("corral.controller.events")
-        self.recorded: list[tuple[str, str, str, str]] = []
-
-    def event(self, obj: Message, type_: str, reason: str, message: str) -> None:
-        key = object_key(obj)
-        self.recorded.append((key, type_, reason, message))
-        self.log.info("event=%s object=%s type=%s message=%r", reason, key, type_, message)
 
 
 class Controller:
@@ -113,41 +96,6 @@ def now_seconds() -> float:
     """Now, in whole seconds: condition times are kept at second resolution (as in
     Kubernetes), so a condition read back compares equal to the one written."""
     return float(int(time.time()))
-
-
-def to_timestamp(seconds: float) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromSeconds(int(seconds))
-    return stamp
-
-
-def seconds(stamp: Timestamp) -> float:
-    return stamp.ToNanoseconds() / 1e9
-
-
-# -- owner references ------------------------------------------------------------------------
-
-
-def controller_ref(obj: Message) -> meta_pb2.OwnerReference | None:
-    """The reference to the object's controlling owner, if any."""
-    for ref in obj.metadata.owner_references:  # type: ignore[attr-defined]
-        if ref.controller:
-            return ref  # type: ignore[no-any-return]
-    return None
-
-
-def owner_reference(owner: Message) -> meta_pb2.OwnerReference:
-    """A controlling reference to `owner` that blocks its foreground deletion."""
-    kind = kinds.of_message(owner)
-    meta = owner.metadata  # type: ignore[attr-defined]
-    return meta_pb2.OwnerReference(
-        api_version=kind.api_version, kind=kind.name, name=meta.name, uid=meta.uid,
-        controller=True, block_owner_deletion=True,
-    )
-
-
-def is_deleting(obj: Message) -> bool:
-    return obj.metadata.HasField("deletion_timestamp")  # type: ignore[attr-defined, no-any-return]
 
 
 async def claim(
@@ -211,20 +159,6 @@ async def _release(client: Client, candidate: Message, owner_uid: str) -> bool:
     except errors.NotFound:
         return False
     return True
-
-
-def index_by_controller_uid(obj: Message) -> list[str]:
-    ref = controller_ref(obj)
-    return [ref.uid] if ref is not None else []
-
-
-def index_by_owner_uid(obj: Message) -> list[str]:
-    return [ref.uid for ref in obj.metadata.owner_references]  # type: ignore[attr-defined]
-
-
-def index_by_node(obj: Message) -> list[str]:
-    node: str = obj.spec.node_name  # type: ignore[attr-defined]
-    return [node] if node else []
 
 
 async def gather_errors(coros: Iterable[Any]) -> list[BaseException]:

@@ -18,9 +18,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from controller.manager import ALL_CONTROLLERS, LEASE_NAME, ControllerManager, Options
+from corral.client import Client
 from corral.client import log as corral_log
 from corral.client import metrics as corral_metrics
-from corral.client.client import Client
 
 logger = logging.getLogger("corral.controller")
 

@@ -23,23 +23,28 @@ from controller.base import (
     EventRecorder,
     RetryLater,
     claim,
-    controller_ref,
     ensure_index,
+    now_seconds,
+)
+from controller.hashing import pod_template_hash, templates_equal
+from controller.rollout import Condition, ReplicaSetView, Status
+from corral.api import (
+    MAX_INT,
+    InvalidSelector,
+    apps,
+    controller_ref,
+    errors,
+    from_label_selector,
     index_by_controller_uid,
     is_deleting,
-    now_seconds,
+    object_key,
     owner_reference,
-    seconds,
+    split_key,
+    to_seconds,
     to_timestamp,
 )
-from controller.hashing import POD_TEMPLATE_HASH_LABEL, pod_template_hash, templates_equal
-from controller.rollout import Condition, ReplicaSetView, Status
-from corral.api import errors
-from corral.api.intstr import MAX_INT
-from corral.api.selectors import InvalidSelector, from_label_selector
 from corral.api.v1 import apps_pb2, core_pb2
-from corral.client.client import Client, object_key
-from corral.client.informer import Informer, SharedInformers, split_key
+from corral.client import Client, Informer, SharedInformers
 
 ReplicaSet = apps_pb2.ReplicaSet
 Deployment = apps_pb2.Deployment
@@ -63,14 +68,14 @@ def view(rs: ReplicaSet) -> ReplicaSetView:
         name=rs.metadata.name,
         replicas=rs.spec.replicas,
         available=rs.status.available_replicas,
-        created=seconds(rs.metadata.creation_timestamp),
-        max_replicas=_int_annotation(rs, rollout.MAX_REPLICAS_ANNOTATION),
-        desired_replicas=_int_annotation(rs, rollout.DESIRED_REPLICAS_ANNOTATION),
+        created=to_seconds(rs.metadata.creation_timestamp),
+        max_replicas=_int_annotation(rs, apps.MAX_REPLICAS_ANNOTATION),
+        desired_replicas=_int_annotation(rs, apps.DESIRED_REPLICAS_ANNOTATION),
     )
 
 
 def revision_of(rs: ReplicaSet) -> int:
-    return rollout.parse_revision(rs.metadata.annotations.get(rollout.REVISION_ANNOTATION))
+    return apps.parse_revision(rs.metadata.annotations.get(apps.REVISION_ANNOTATION))
 
 
 def is_rolling(d: Deployment) -> bool:
@@ -101,7 +106,7 @@ def has_progress_deadline(d: Deployment) -> bool:
 def conditions_of(status: apps_pb2.DeploymentStatus) -> list[Condition]:
     return [
         Condition(c.type, c.status, c.reason, c.message,
-                  seconds(c.last_update_time), seconds(c.last_transition_time))
+                  to_seconds(c.last_update_time), to_seconds(c.last_transition_time))
         for c in status.conditions
     ]
 
@@ -117,7 +122,7 @@ def find_new_replica_set(d: Deployment, replica_sets: Sequence[ReplicaSet]) -> R
     matching = [rs for rs in replica_sets if templates_equal(rs.spec.template, d.spec.template)]
     if not matching:
         return None
-    return min(matching, key=lambda rs: (seconds(rs.metadata.creation_timestamp),
+    return min(matching, key=lambda rs: (to_seconds(rs.metadata.creation_timestamp),
                                          rs.metadata.name))
 
 
@@ -262,7 +267,7 @@ class DeploymentController(Controller):
         needs_update = False
         if revision_of(new) < new_revision:
             # A rollback to an old template makes its ReplicaSet current again.
-            changed.metadata.annotations[rollout.REVISION_ANNOTATION] = str(new_revision)
+            changed.metadata.annotations[apps.REVISION_ANNOTATION] = str(new_revision)
             needs_update = True
         if changed.spec.min_ready_seconds != d.spec.min_ready_seconds:
             changed.spec.min_ready_seconds = d.spec.min_ready_seconds
@@ -271,9 +276,9 @@ class DeploymentController(Controller):
             new = await self.client.update(changed)
         d = await self._set_revision(d, revision_of(new))
         conds = conditions_of(d.status)
-        if has_progress_deadline(d) and rollout.find_condition(conds, rollout.PROGRESSING) is None:
+        if has_progress_deadline(d) and rollout.find_condition(conds, apps.PROGRESSING) is None:
             conds = rollout.set_condition(conds, rollout.condition(
-                rollout.PROGRESSING, "True", rollout.FOUND_NEW_RS,
+                apps.PROGRESSING, "True", apps.FOUND_NEW_RS,
                 f'Found new replica set "{new.metadata.name}"', self.clock()))
             d = await self._write_status(d, status_of(d), conds)
         return d, new
@@ -297,20 +302,20 @@ class DeploymentController(Controller):
         rs.metadata.namespace = d.metadata.namespace
         rs.metadata.owner_references.append(owner_reference(d))
         rs.spec.template.CopyFrom(d.spec.template)
-        rs.spec.template.metadata.labels[POD_TEMPLATE_HASH_LABEL] = template_hash
+        rs.spec.template.metadata.labels[apps.POD_TEMPLATE_HASH_LABEL] = template_hash
         rs.metadata.labels.update(rs.spec.template.metadata.labels)
         rs.spec.selector.CopyFrom(d.spec.selector)
-        rs.spec.selector.match_labels[POD_TEMPLATE_HASH_LABEL] = template_hash
+        rs.spec.selector.match_labels[apps.POD_TEMPLATE_HASH_LABEL] = template_hash
         rs.spec.min_ready_seconds = d.spec.min_ready_seconds
         rs.spec.replicas = replicas
         annotations = rs.metadata.annotations
-        if rollout.CHANGE_CAUSE_ANNOTATION in d.metadata.annotations:
-            annotations[rollout.CHANGE_CAUSE_ANNOTATION] = (
-                d.metadata.annotations[rollout.CHANGE_CAUSE_ANNOTATION]
+        if apps.CHANGE_CAUSE_ANNOTATION in d.metadata.annotations:
+            annotations[apps.CHANGE_CAUSE_ANNOTATION] = (
+                d.metadata.annotations[apps.CHANGE_CAUSE_ANNOTATION]
             )
-        annotations[rollout.REVISION_ANNOTATION] = str(new_revision)
-        annotations[rollout.DESIRED_REPLICAS_ANNOTATION] = str(desired)
-        annotations[rollout.MAX_REPLICAS_ANNOTATION] = str(desired + surge)
+        annotations[apps.REVISION_ANNOTATION] = str(new_revision)
+        annotations[apps.DESIRED_REPLICAS_ANNOTATION] = str(desired)
+        annotations[apps.MAX_REPLICAS_ANNOTATION] = str(desired + surge)
         key = object_key(d)
         try:
             created = await self.client.create(rs)
@@ -338,7 +343,7 @@ class DeploymentController(Controller):
                                 f"Scaled up replica set {name} from 0 to {replicas}")
         if has_progress_deadline(d):
             conds = rollout.set_condition(conditions_of(d.status), rollout.condition(
-                rollout.PROGRESSING, "True", rollout.NEW_RS_CREATED,
+                apps.PROGRESSING, "True", apps.NEW_RS_CREATED,
                 f'Created new replica set "{name}"', self.clock()))
             d = await self._write_status(d, status_of(d), conds)
         d = await self._set_revision(d, new_revision)
@@ -348,10 +353,10 @@ class DeploymentController(Controller):
         if revision <= 0:
             return d
         value = str(revision)
-        if d.metadata.annotations.get(rollout.REVISION_ANNOTATION) == value:
+        if d.metadata.annotations.get(apps.REVISION_ANNOTATION) == value:
             return d
         changed = copy.deepcopy(d)
-        changed.metadata.annotations[rollout.REVISION_ANNOTATION] = value
+        changed.metadata.annotations[apps.REVISION_ANNOTATION] = value
         return await self.client.update(changed)
 
     # -- scaling --------------------------------------------------------------------------
@@ -365,15 +370,15 @@ class DeploymentController(Controller):
         annotations = rs.metadata.annotations
         size_changed = rs.spec.replicas != size
         annotations_changed = (
-            annotations.get(rollout.DESIRED_REPLICAS_ANNOTATION) != desired
-            or annotations.get(rollout.MAX_REPLICAS_ANNOTATION) != maximum
+            annotations.get(apps.DESIRED_REPLICAS_ANNOTATION) != desired
+            or annotations.get(apps.MAX_REPLICAS_ANNOTATION) != maximum
         )
         if not size_changed and not annotations_changed:
             return False, rs
         changed = copy.deepcopy(rs)
         changed.spec.replicas = size
-        changed.metadata.annotations[rollout.DESIRED_REPLICAS_ANNOTATION] = desired
-        changed.metadata.annotations[rollout.MAX_REPLICAS_ANNOTATION] = maximum
+        changed.metadata.annotations[apps.DESIRED_REPLICAS_ANNOTATION] = desired
+        changed.metadata.annotations[apps.MAX_REPLICAS_ANNOTATION] = maximum
         updated = await self.client.update(changed)
         if size_changed:
             direction = "up" if size > rs.spec.replicas else "down"
@@ -550,7 +555,7 @@ class DeploymentController(Controller):
         )
         deadline = d.spec.progress_deadline_seconds
         if not has_progress_deadline(d):
-            conds = rollout.remove_condition(conds, rollout.PROGRESSING)
+            conds = rollout.remove_condition(conds, apps.PROGRESSING)
         elif progress:
             conds = rollout.progress_conditions(
                 conds, old=status_of(d), new=numbers, desired=desired,
@@ -561,12 +566,12 @@ class DeploymentController(Controller):
         failure = None
         if new is not None:
             failure = next((c for c in new.status.conditions
-                            if c.type == rollout.REPLICA_FAILURE and c.status == "True"), None)
+                            if c.type == apps.REPLICA_FAILURE and c.status == "True"), None)
         if failure is not None:
             conds = rollout.set_condition(conds, rollout.condition(
-                rollout.REPLICA_FAILURE, "True", failure.reason, failure.message, now))
+                apps.REPLICA_FAILURE, "True", failure.reason, failure.message, now))
         else:
-            conds = rollout.remove_condition(conds, rollout.REPLICA_FAILURE)
+            conds = rollout.remove_condition(conds, apps.REPLICA_FAILURE)
         await self._write_status(d, numbers, conds)
         if progress and has_progress_deadline(d):
             complete = rollout.is_complete(numbers, desired, d.metadata.generation)

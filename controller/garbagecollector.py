@@ -24,19 +24,10 @@ from collections.abc import Sequence
 
 from google.protobuf.message import Message
 
-from controller.base import (
-    OWNER_UID_INDEX,
-    Controller,
-    EventRecorder,
-    RetryLater,
-    ensure_index,
-    index_by_owner_uid,
-    is_deleting,
-)
-from corral.api import errors, kinds
+from controller.base import OWNER_UID_INDEX, Controller, EventRecorder, RetryLater, ensure_index
+from corral.api import errors, index_by_owner_uid, is_deleting, kinds, object_key
 from corral.api.v1 import meta_pb2
-from corral.client.client import Client, object_key
-from corral.client.informer import Informer, SharedInformers
+from corral.client import Client, Informer, SharedInformers
 
 FOREGROUND_FINALIZER = "foregroundDeletion"
 ORPHAN_FINALIZER = "orphan"

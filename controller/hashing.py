@@ -7,9 +7,8 @@ collisionCount, so a collision can be escaped by bumping the count.
 
 from __future__ import annotations
 
+from corral.api import apps
 from corral.api.v1 import core_pb2
-
-POD_TEMPLATE_HASH_LABEL = "pod-template-hash"
 
 # Kubernetes' SafeEncodeString alphabet: no vowels, no look-alike characters.
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -31,13 +30,6 @@ def _safe_encode(number: int) -> str:
     return "".join(_ALPHABET[ord(digit) % len(_ALPHABET)] for digit in digits)
 
 
-def without_hash_label(template: core_pb2.PodTemplateSpec) -> core_pb2.PodTemplateSpec:
-    """A copy of the template without the pod-template-hash label."""
-    copy = core_pb2.PodTemplateSpec()
-    copy.CopyFrom(template)
-    copy.metadata.labels.pop(POD_TEMPLATE_HASH_LABEL, None)
-    return copy
-
 
 def pod_template_hash(template: core_pb2.PodTemplateSpec, collision_count: int = 0) -> str:
     """The hash of a pod template (ignoring any pod-template-hash label in it).
@@ -45,7 +37,7 @@ def pod_template_hash(template: core_pb2.PodTemplateSpec, collision_count: int =
     Deterministic protobuf serialization sorts map entries, so equal templates hash
     alike in every process and Python version.
     """
-    data = without_hash_label(template).SerializeToString(deterministic=True)
+    data = apps.without_hash_label(template).SerializeToString(deterministic=True)
     if collision_count:
         data += collision_count.to_bytes(4, "little")
     return _safe_encode(fnv1a_32(data))
@@ -53,4 +45,4 @@ def pod_template_hash(template: core_pb2.PodTemplateSpec, collision_count: int =
 
 def templates_equal(a: core_pb2.PodTemplateSpec, b: core_pb2.PodTemplateSpec) -> bool:
     """Whether two templates are the same once pod-template-hash labels are ignored."""
-    return without_hash_label(a) == without_hash_label(b)
+    return apps.without_hash_label(a) == apps.without_hash_label(b)

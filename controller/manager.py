@@ -21,10 +21,7 @@ from controller.nodelifecycle import (
     NodeLifecycleController,
 )
 from controller.replicaset import ReplicaSetController
-from corral.client.client import Client
-from corral.client.events import EventRecorder
-from corral.client.informer import SharedInformers
-from corral.client.leaderelection import LeaderElector
+from corral.client import Client, EventRecorder, LeaderElector, SharedInformers
 
 ALL_CONTROLLERS = ("replicaset", "deployment", "nodelifecycle", "garbagecollector", "namespace")
 LEASE_NAME = "corral-controller-manager"

@@ -12,11 +12,10 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from controller.base import Controller, EventRecorder, is_deleting
-from corral.api import errors, kinds
+from controller.base import Controller, EventRecorder
+from corral.api import errors, is_deleting, kinds
 from corral.api.v1 import core_pb2
-from corral.client.client import Client
-from corral.client.informer import Informer, SharedInformers
+from corral.client import Client, Informer, SharedInformers
 
 NAMESPACE_FINALIZER = "kubernetes"
 # How often a terminating namespace is looked at again while objects remain.

@@ -28,20 +28,10 @@ import logging
 import time
 from collections.abc import Callable
 
-from controller.base import (
-    NODE_INDEX,
-    Controller,
-    EventRecorder,
-    RetryLater,
-    ensure_index,
-    index_by_node,
-    is_deleting,
-    to_timestamp,
-)
-from corral.api import errors
+from controller.base import NODE_INDEX, Controller, EventRecorder, RetryLater, ensure_index
+from corral.api import errors, index_by_node, is_deleting, object_key, to_timestamp
 from corral.api.v1 import coordination_pb2, core_pb2, meta_pb2
-from corral.client.client import Client, object_key
-from corral.client.informer import Informer, SharedInformers
+from corral.client import Client, Informer, SharedInformers
 
 NODE_LEASE_NAMESPACE = "corral-node-lease"
 AGENT_FINALIZER = "corral.io/agent"

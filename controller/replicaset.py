@@ -20,21 +20,25 @@ from controller.base import (
     EventRecorder,
     RetryLater,
     claim,
-    controller_ref,
     ensure_index,
     gather_errors,
-    index_by_controller_uid,
-    is_deleting,
     now_seconds,
-    owner_reference,
-    to_timestamp,
 )
 from controller.expectations import Expectations
-from corral.api import errors
-from corral.api.selectors import InvalidSelector, from_label_selector
+from corral.api import (
+    InvalidSelector,
+    controller_ref,
+    errors,
+    from_label_selector,
+    index_by_controller_uid,
+    is_deleting,
+    object_key,
+    owner_reference,
+    split_key,
+    to_timestamp,
+)
 from corral.api.v1 import apps_pb2, core_pb2, meta_pb2
-from corral.client.client import Client, object_key
-from corral.client.informer import Informer, SharedInformers, split_key
+from corral.client import Client, Informer, SharedInformers
 
 # At most this many pods are created or deleted in one sync (Kubernetes' burstReplicas).
 BURST_REPLICAS = 500

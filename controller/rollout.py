@@ -13,29 +13,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from corral.api import intstr
-
-# Annotations a Deployment writes on its ReplicaSets (Kubernetes' names, so
-# tools that know them keep working).
-REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
-DESIRED_REPLICAS_ANNOTATION = "deployment.kubernetes.io/desired-replicas"
-MAX_REPLICAS_ANNOTATION = "deployment.kubernetes.io/max-replicas"
-CHANGE_CAUSE_ANNOTATION = "kubernetes.io/change-cause"
-
-# Condition types and reasons (Kubernetes' values; `kubectl rollout status` knows them).
-AVAILABLE = "Available"
-PROGRESSING = "Progressing"
-REPLICA_FAILURE = "ReplicaFailure"
-MIN_REPLICAS_AVAILABLE = "MinimumReplicasAvailable"
-MIN_REPLICAS_UNAVAILABLE = "MinimumReplicasUnavailable"
-NEW_RS_CREATED = "NewReplicaSetCreated"
-FOUND_NEW_RS = "FoundNewReplicaSet"
-RS_UPDATED = "ReplicaSetUpdated"
-NEW_RS_AVAILABLE = "NewReplicaSetAvailable"
-TIMED_OUT = "ProgressDeadlineExceeded"
-PAUSED = "DeploymentPaused"
-RESUMED = "DeploymentResumed"
-
+from corral.api import apps, intstr
 
 # -- fenceposts ------------------------------------------------------------------------------
 
@@ -248,14 +226,6 @@ def is_scaling_event(active: Iterable[ReplicaSetView], desired: int) -> bool:
 # -- revisions -------------------------------------------------------------------------------
 
 
-def parse_revision(value: str | None) -> int:
-    """A revision annotation as a number; 0 when missing or not a number."""
-    if not value:
-        return 0
-    try:
-        return max(int(value), 0)
-    except ValueError:
-        return 0
 
 
 def next_revision(old_revisions: Iterable[int]) -> int:
@@ -365,9 +335,9 @@ def compute_status(
 
 def available_condition(available: int, desired: int, unavailable: int, now: float) -> Condition:
     if available >= desired - unavailable:
-        return condition(AVAILABLE, "True", MIN_REPLICAS_AVAILABLE,
+        return condition(apps.AVAILABLE, "True", apps.MIN_REPLICAS_AVAILABLE,
                          "Deployment has minimum availability.", now)
-    return condition(AVAILABLE, "False", MIN_REPLICAS_UNAVAILABLE,
+    return condition(apps.AVAILABLE, "False", apps.MIN_REPLICAS_UNAVAILABLE,
                      "Deployment does not have minimum availability.", now)
 
 
@@ -394,9 +364,9 @@ def made_progress(old: Status, new: Status) -> bool:
 
 def timed_out(progressing: Condition | None, deadline_seconds: int, now: float) -> bool:
     """Whether the rollout has made no progress for longer than its deadline."""
-    if progressing is None or progressing.reason == NEW_RS_AVAILABLE:
+    if progressing is None or progressing.reason == apps.NEW_RS_AVAILABLE:
         return False
-    if progressing.reason == TIMED_OUT:
+    if progressing.reason == apps.TIMED_OUT:
         return True
     return progressing.last_update + deadline_seconds < now
 
@@ -415,30 +385,32 @@ def progress_conditions(
     """The Progressing condition after a sync (Kubernetes' syncRolloutStatus):
     NewReplicaSetAvailable when complete, ReplicaSetUpdated (fresh lastUpdateTime)
     when it moved, ProgressDeadlineExceeded when it stood still past the deadline."""
-    current = find_condition(conditions, PROGRESSING)
+    current = find_condition(conditions, apps.PROGRESSING)
     what = f'ReplicaSet "{new_rs_name}"' if new_rs_name else "Deployment"
     already_complete = (
         new.replicas == new.updated_replicas
         and current is not None
-        and current.reason == NEW_RS_AVAILABLE
+        and current.reason == apps.NEW_RS_AVAILABLE
     )
     if already_complete:
         return list(conditions)
     if is_complete(new, desired, generation):
         return set_condition(
             conditions,
-            condition(PROGRESSING, "True", NEW_RS_AVAILABLE,
+            condition(apps.PROGRESSING, "True", apps.NEW_RS_AVAILABLE,
                       f"{what} has successfully progressed.", now),
         )
     if made_progress(old, new):
-        updated = condition(PROGRESSING, "True", RS_UPDATED, f"{what} is progressing.", now)
+        updated = condition(
+            apps.PROGRESSING, "True", apps.RS_UPDATED, f"{what} is progressing.", now)
         if current is not None and current.status == "True":
             updated = replace(updated, last_transition=current.last_transition)
-        return [*remove_condition(conditions, PROGRESSING), updated]
+        return [*remove_condition(conditions, apps.PROGRESSING), updated]
     if timed_out(current, deadline_seconds, now):
         return set_condition(
             conditions,
-            condition(PROGRESSING, "False", TIMED_OUT, f"{what} has timed out progressing.", now),
+            condition(apps.PROGRESSING, "False", apps.TIMED_OUT,
+                      f"{what} has timed out progressing.", now),
         )
     return list(conditions)
 
@@ -446,17 +418,19 @@ def progress_conditions(
 def paused_conditions(conditions: Sequence[Condition], paused: bool, now: float) -> list[Condition]:
     """Progressing=Unknown DeploymentPaused while paused, DeploymentResumed after; a
     timed-out rollout keeps saying so."""
-    current = find_condition(conditions, PROGRESSING)
-    if current is not None and current.reason == TIMED_OUT:
+    current = find_condition(conditions, apps.PROGRESSING)
+    if current is not None and current.reason == apps.TIMED_OUT:
         return list(conditions)
-    paused_now = current is not None and current.reason == PAUSED
+    paused_now = current is not None and current.reason == apps.PAUSED
     if paused and not paused_now:
         return set_condition(
-            conditions, condition(PROGRESSING, "Unknown", PAUSED, "Deployment is paused", now)
+            conditions,
+            condition(apps.PROGRESSING, "Unknown", apps.PAUSED, "Deployment is paused", now),
         )
     if not paused and paused_now:
         return set_condition(
-            conditions, condition(PROGRESSING, "Unknown", RESUMED, "Deployment is resumed", now)
+            conditions,
+            condition(apps.PROGRESSING, "Unknown", apps.RESUMED, "Deployment is resumed", now),
         )
     return list(conditions)
 
@@ -465,8 +439,8 @@ def seconds_until_deadline(
     conditions: Sequence[Condition], complete: bool, deadline_seconds: int, now: float
 ) -> float | None:
     """When to look again for a rollout that may be stuck (None: no need)."""
-    current = find_condition(conditions, PROGRESSING)
-    if current is None or complete or current.reason in (TIMED_OUT, NEW_RS_AVAILABLE):
+    current = find_condition(conditions, apps.PROGRESSING)
+    if current is None or complete or current.reason in (apps.TIMED_OUT, apps.NEW_RS_AVAILABLE):
         return None
     if current.status != "True":
         return None

@@ -12,10 +12,9 @@ import click
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from corral.api.defaults import DEFAULT_SCHEDULER_NAME
+from corral.api import DEFAULT_SCHEDULER_NAME
+from corral.client import Client, metrics
 from corral.client import log as corral_log
-from corral.client import metrics
-from corral.client.client import Client
 from scheduler.framework import Config, Framework, InvalidConfig, load_config
 from scheduler.service import LEASE_NAME, Options, Scheduler
 

@@ -17,13 +17,13 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from corral.api import quantity
-from corral.api.selectors import (
+from corral.api import (
     IN,
     Requirement,
     Selector,
     from_label_selector,
     from_node_selector_requirements,
+    quantity,
 )
 from corral.api.v1 import core_pb2
 

@@ -27,13 +27,9 @@ from dataclasses import dataclass, field
 
 import prometheus_client as prom
 
-from corral.api import errors
-from corral.api.defaults import DEFAULT_SCHEDULER_NAME
+from corral.api import DEFAULT_SCHEDULER_NAME, errors
 from corral.api.v1 import core_pb2
-from corral.client.client import Client
-from corral.client.events import NORMAL, WARNING, EventRecorder
-from corral.client.informer import SharedInformers
-from corral.client.leaderelection import LeaderElector
+from corral.client import NORMAL, WARNING, Client, EventRecorder, LeaderElector, SharedInformers
 from scheduler.cache import Cache
 from scheduler.framework import Config, Framework
 from scheduler.model import TERMINAL_PHASES, InvalidPod, PodInfo, pod_info

@@ -1,0 +1,67 @@
+"""What an API object *is*: the kinds and their generated messages (`corral.api.v1`),
+metadata helpers, errors, quantities, intOrString, selectors, defaults and validation.
+
+This wing imports nothing else of ours. Other packages import from here, never from the
+modules inside: `from corral.api import errors, Selector, object_key`.
+"""
+
+from __future__ import annotations
+
+from corral.api import (
+    apps,
+    defaults,
+    errors,
+    intstr,
+    kinds,
+    meta,
+    quantity,
+    selectors,
+    validation,
+)
+from corral.api.defaults import DEFAULT_SCHEDULER_NAME
+from corral.api.intstr import MAX_INT
+from corral.api.kinds import Kind
+from corral.api.meta import (
+    Object,
+    controller_ref,
+    index_by_controller_uid,
+    index_by_label,
+    index_by_namespace,
+    index_by_node,
+    index_by_owner_uid,
+    is_deleting,
+    object_key,
+    owner_reference,
+    seconds_or_none,
+    split_key,
+    to_seconds,
+    to_timestamp,
+)
+from corral.api.selectors import (
+    IN,
+    FieldSelector,
+    InvalidSelector,
+    Requirement,
+    Selector,
+    from_label_selector,
+    from_node_selector_requirements,
+    parse_field_selector,
+    parse_label_selector,
+    validate_label_key,
+    validate_label_value,
+)
+
+__all__ = [  # noqa: RUF022 (grouped by what they are, not sorted)
+    # modules
+    "apps", "defaults", "errors", "intstr", "kinds", "meta", "quantity", "selectors", "validation",
+    # kinds and defaults
+    "Kind", "DEFAULT_SCHEDULER_NAME", "MAX_INT",
+    # metadata
+    "Object", "controller_ref", "index_by_controller_uid", "index_by_label",
+    "index_by_namespace", "index_by_node", "index_by_owner_uid", "is_deleting", "object_key",
+    "owner_reference", "seconds_or_none", "split_key", "to_seconds", "to_timestamp",
+    # selectors
+    "IN", "FieldSelector", "InvalidSelector", "Requirement", "Selector", "from_label_selector",
+    "from_node_selector_requirements", "parse_field_selector", "parse_label_selector",
+    "validate_label_key", "validate_label_value",
+]

@@ -20,7 +20,7 @@ from corral.cli.common import (
 from corral.cli.manifest import Document, ManifestError, load_paths, to_dict, to_object
 from corral.cli.merge import last_applied_of, last_applied_text, three_way_merge, with_last_applied
 from corral.cli.printers import object_name
-from corral.client.client import Client
+from corral.client import Client
 
 # Errors after which trying the next object is pointless.
 FATAL = (errors.Unavailable, errors.DeadlineExceeded, errors.Unauthenticated)

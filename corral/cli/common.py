@@ -15,7 +15,7 @@ import click
 
 from corral.api import kinds
 from corral.cli import contexts as corral_config
-from corral.client.client import Client
+from corral.client import Client
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from corral.client.client import DEFAULT_SERVER, SERVER_ENV
+from corral.client import DEFAULT_SERVER, SERVER_ENV
 
 CONFIG_ENV = "CORRAL_CONFIG"
 DEFAULT_NAMESPACE = "default"

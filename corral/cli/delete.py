@@ -21,7 +21,7 @@ from corral.cli.common import (
     settings,
 )
 from corral.cli.printers import resource_name
-from corral.client.client import Client
+from corral.client import Client
 
 CASCADE = {"background": "Background", "foreground": "Foreground", "orphan": "Orphan",
            # kubectl's older spellings

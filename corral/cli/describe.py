@@ -29,7 +29,7 @@ from corral.cli.printers import (
     pod_status,
     service_ports,
 )
-from corral.client.client import Client
+from corral.client import Client
 
 INDENT = "  "
 # Top-level values line up under the longest common key, "CreationTimestamp:".

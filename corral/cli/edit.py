@@ -15,7 +15,7 @@ from corral.cli.args import parse_targets
 from corral.cli.common import CliError, global_options, kind_arg, namespace_option, run, settings
 from corral.cli.manifest import ManifestError, dump_yaml, load_text, to_object
 from corral.cli.printers import object_name
-from corral.client.client import Client
+from corral.client import Client
 
 HEADER = (
     "# Edit the object below and save to update it; an unchanged file changes nothing.\n"

@@ -17,7 +17,7 @@ import grpc
 from corral.api.v1 import api_pb2
 from corral.cli.common import CliError, global_options, namespace_option, run, settings
 from corral.cli.logs import pod_name
-from corral.client.client import Client, map_rpc_error
+from corral.client import Client, map_rpc_error
 
 STDIN_CHUNK = 32 * 1024
 

@@ -21,7 +21,7 @@ from corral.cli.common import (
 )
 from corral.cli.output import render, render_event
 from corral.cli.printers import Table, headers, row
-from corral.client.client import Client
+from corral.client import Client
 
 # What `get all` shows, as kubectl's "all" category.
 ALL = ("pods", "services", "deployments", "replicasets", "horizontalpodautoscalers")

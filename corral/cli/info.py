@@ -10,7 +10,7 @@ import click
 from corral.api import kinds
 from corral.cli.common import global_options, run, settings
 from corral.cli.printers import Table, node_status
-from corral.client.client import Client
+from corral.client import Client
 
 
 def client_version() -> str:

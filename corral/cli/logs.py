@@ -11,7 +11,7 @@ import grpc
 from corral.api import errors
 from corral.api.v1 import api_pb2
 from corral.cli.common import CliError, global_options, namespace_option, run, settings
-from corral.client.client import Client, map_rpc_error
+from corral.client import Client, map_rpc_error
 
 
 def pod_name(text: str) -> str:

@@ -20,7 +20,7 @@ from corral.cli.common import (
     settings,
 )
 from corral.cli.printers import object_name
-from corral.client.client import Client
+from corral.client import Client
 
 
 def apply_changes(values: Any, changes: MetadataChanges, overwrite: bool, what: str) -> bool:

@@ -23,8 +23,7 @@ from collections.abc import Callable
 
 import click
 
-from controller import rollout
-from controller.hashing import without_hash_label
+from corral.api import apps
 from corral.api.v1 import apps_pb2
 from corral.cli.args import parse_targets
 from corral.cli.common import (
@@ -35,7 +34,7 @@ from corral.cli.common import (
     run,
     settings,
 )
-from corral.client.client import Client
+from corral.client import Client
 
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
 WHAT = "deployment.apps"
@@ -63,9 +62,9 @@ def status_line(d: apps_pb2.Deployment) -> tuple[str, bool]:
     when it has exceeded its progress deadline (kubectl's wording)."""
     name = d.metadata.name
     if d.metadata.generation <= d.status.observed_generation:
-        progressing = next((c for c in d.status.conditions if c.type == rollout.PROGRESSING),
+        progressing = next((c for c in d.status.conditions if c.type == apps.PROGRESSING),
                            None)
-        if progressing is not None and progressing.reason == rollout.TIMED_OUT:
+        if progressing is not None and progressing.reason == apps.TIMED_OUT:
             raise CliError(f'deployment "{name}" exceeded its progress deadline',
                            EXIT_NOT_ROLLED_OUT)
         s = d.status
@@ -117,7 +116,7 @@ async def owned_replica_sets(client: Client, d: apps_pb2.Deployment) -> list[app
 
 
 def revision_of(rs: apps_pb2.ReplicaSet) -> int:
-    return rollout.parse_revision(rs.metadata.annotations.get(rollout.REVISION_ANNOTATION))
+    return apps.parse_revision(rs.metadata.annotations.get(apps.REVISION_ANNOTATION))
 
 
 # -- the work, callable without click --------------------------------------------------------
@@ -135,7 +134,7 @@ async def undo_deployment(client: Client, namespace: str, name: str, to_revision
     if to_revision < 0:
         raise CliError(f"--to-revision must be 0 or more, got {to_revision}")
     if to_revision == 0:
-        current = rollout.parse_revision(d.metadata.annotations.get(rollout.REVISION_ANNOTATION))
+        current = apps.parse_revision(d.metadata.annotations.get(apps.REVISION_ANNOTATION))
         earlier = sorted(r for r in by_revision if r != current)
         if not earlier:
             raise CliError(f'no rollout history found for deployment "{name}": nothing to '
@@ -146,7 +145,7 @@ async def undo_deployment(client: Client, namespace: str, name: str, to_revision
         known = ", ".join(str(r) for r in sorted(by_revision)) or "none"
         raise CliError(f'unable to find revision {to_revision} of deployment "{name}" '
                        f"(revisions: {known})")
-    template = without_hash_label(target.spec.template)
+    template = apps.without_hash_label(target.spec.template)
     if template == d.spec.template:
         return f"{WHAT}/{name} skipped rollback (current template already matches revision " \
                f"{to_revision})"
@@ -280,7 +279,7 @@ def history(args: tuple[str, ...], revision: int) -> None:
         for rs in sets:
             if revision_of(rs) <= 0:
                 continue
-            cause = rs.metadata.annotations.get(rollout.CHANGE_CAUSE_ANNOTATION, "<none>")
+            cause = rs.metadata.annotations.get(apps.CHANGE_CAUSE_ANNOTATION, "<none>")
             click.echo(f"{revision_of(rs):<10}{cause}")
 
     run(body)

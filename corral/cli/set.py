@@ -11,7 +11,7 @@ import click
 from corral.api.v1 import apps_pb2
 from corral.cli.common import CliError, global_options, namespace_option, run, settings
 from corral.cli.rollout import WHAT, deployment_target
-from corral.client.client import Client
+from corral.client import Client
 
 
 def parse_image_pairs(pairs: tuple[str, ...]) -> dict[str, str]:

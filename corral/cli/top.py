@@ -8,7 +8,7 @@ from corral.api import quantity
 from corral.api.v1 import core_pb2, metrics_pb2
 from corral.cli.common import CliError, global_options, namespace_option, run, settings
 from corral.cli.printers import Table
-from corral.client.client import Client
+from corral.client import Client
 
 MIB = 1024 * 1024
 

@@ -88,11 +88,6 @@ def resolve_kind(kind: KindArg) -> kinds.Kind:
     return kinds.by_full_name(kind.DESCRIPTOR.full_name)
 
 
-def object_key(obj: Message) -> str:
-    """`namespace/name`, or `name` for cluster-scoped objects."""
-    meta = obj.metadata  # type: ignore[attr-defined]
-    return f"{meta.namespace}/{meta.name}" if meta.namespace else meta.name
-
 
 def map_rpc_error(error: grpc.RpcError, address: str) -> errors.ApiError:
     """The corral exception for a failed call, saying so when the server was never reached."""

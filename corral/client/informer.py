@@ -28,8 +28,8 @@ from typing import Any, Generic, cast, overload
 
 from google.protobuf.message import Message
 
-from corral.api import errors, kinds
-from corral.client.client import Client, KindArg, M, WatchEvent, object_key, resolve_kind
+from corral.api import errors, index_by_namespace, kinds, object_key
+from corral.client.client import Client, KindArg, M, WatchEvent, resolve_kind
 
 IndexFunc = Callable[[Message], list[str]]
 # Handlers may be plain functions or coroutine functions.
@@ -40,49 +40,6 @@ DeleteHandler = Callable[[M], Awaitable[None] | None]
 NAMESPACE_INDEX = "namespace"
 
 _log = logging.getLogger("corral.informer")
-
-
-# -- index functions -----------------------------------------------------------------------------
-
-
-def index_by_namespace(obj: Message) -> list[str]:
-    return [obj.metadata.namespace]  # type: ignore[attr-defined]
-
-
-def index_by_node(obj: Message) -> list[str]:
-    """The node a pod is bound to (`spec.nodeName`); unbound pods are not indexed."""
-    node_name: str = obj.spec.node_name  # type: ignore[attr-defined]
-    return [node_name] if node_name else []
-
-
-def index_by_owner_uid(obj: Message) -> list[str]:
-    """The uids of an object's owners (`metadata.ownerReferences[].uid`)."""
-    return [ref.uid for ref in obj.metadata.owner_references]  # type: ignore[attr-defined]
-
-
-def index_by_controller_uid(obj: Message) -> list[str]:
-    """The uid of the owner that controls the object, if any."""
-    return [
-        ref.uid
-        for ref in obj.metadata.owner_references  # type: ignore[attr-defined]
-        if ref.controller
-    ]
-
-
-def index_by_label(obj: Message) -> list[str]:
-    """Every label as `key=value`: by_index("labels", "app=web")."""
-    return [f"{k}={v}" for k, v in obj.metadata.labels.items()]  # type: ignore[attr-defined]
-
-
-def meta_namespace_key(obj: Message) -> str:
-    """The cache key of an object: `namespace/name`, or `name` when cluster-scoped."""
-    return object_key(obj)
-
-
-def split_key(key: str) -> tuple[str, str]:
-    """(namespace, name) of a cache key; namespace is "" for cluster-scoped keys."""
-    namespace, _, name = key.rpartition("/")
-    return namespace, name
 
 
 # -- the informer --------------------------------------------------------------------------------

@@ -21,9 +21,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
-from corral.api import errors
+from corral.api import errors, to_timestamp
 from corral.api.v1 import coordination_pb2, core_pb2, meta_pb2
 from corral.client.client import Client
 
@@ -31,11 +29,6 @@ LEASE_NAMESPACE = "corral-system"
 
 _log = logging.getLogger("corral.leaderelection")
 
-
-def _timestamp(seconds: float) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromNanoseconds(int(seconds * 1e9))
-    return stamp
 
 
 def lease_expired(lease: coordination_pb2.Lease, now: float) -> bool:
@@ -170,10 +163,10 @@ class LeaderElector:
         updated.CopyFrom(current)
         if spec.holder_identity != self.identity:
             updated.spec.holder_identity = self.identity
-            updated.spec.acquire_time.CopyFrom(_timestamp(now))
+            updated.spec.acquire_time.CopyFrom(to_timestamp(now))
             updated.spec.lease_transitions = spec.lease_transitions + 1
         updated.spec.lease_duration_seconds = self._duration_seconds
-        updated.spec.renew_time.CopyFrom(_timestamp(now))
+        updated.spec.renew_time.CopyFrom(to_timestamp(now))
         try:
             self._lease = await self.client.update(updated)
         except errors.Conflict:
@@ -181,7 +174,7 @@ class LeaderElector:
         return True
 
     async def _create(self) -> bool:
-        now = _timestamp(self.clock())
+        now = to_timestamp(self.clock())
         lease = coordination_pb2.Lease(
             metadata=meta_pb2.ObjectMeta(name=self.lease_name, namespace=self.namespace),
             spec=coordination_pb2.LeaseSpec(
@@ -236,7 +229,7 @@ class LeaderElector:
         if lease is not None and lease.spec.holder_identity == self.identity:
             updated = coordination_pb2.Lease()
             updated.CopyFrom(lease)
-            updated.spec.renew_time.CopyFrom(_timestamp(self.clock()))
+            updated.spec.renew_time.CopyFrom(to_timestamp(self.clock()))
             try:
                 self._lease = await self.client.update(updated)
                 return True
@@ -261,7 +254,7 @@ class LeaderElector:
         released.CopyFrom(lease)
         released.spec.holder_identity = ""
         released.spec.lease_duration_seconds = 1
-        released.spec.renew_time.CopyFrom(_timestamp(self.clock()))
+        released.spec.renew_time.CopyFrom(to_timestamp(self.clock()))
         try:
             await asyncio.wait_for(self.client.update(released), self.renew_deadline)
             self.log.info("released leadership lease=%s identity=%s",

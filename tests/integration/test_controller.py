@@ -10,15 +10,13 @@ import time
 
 import pytest
 
-from controller import rollout
-from controller.hashing import POD_TEMPLATE_HASH_LABEL
 from controller.manager import ControllerManager, Options
 from controller.nodelifecycle import (
     AGENT_FINALIZER,
     NODE_LEASE_NAMESPACE,
     UNREACHABLE_TAINT,
 )
-from corral.api import errors
+from corral.api import apps, errors
 from corral.api.v1 import apps_pb2, coordination_pb2, core_pb2
 from corral.client.client import Client
 from tests.integration.controller_harness import (
@@ -56,14 +54,14 @@ def condition(d: apps_pb2.Deployment, type_: str):
 async def wait_rolled_out(client: Client, namespace: str, name: str, timeout: float = 30.0):
     async def done():
         d = await get_deployment(client, namespace, name)
-        progressing = condition(d, rollout.PROGRESSING)
+        progressing = condition(d, apps.PROGRESSING)
         ok = (
             d.status.observed_generation >= d.metadata.generation
             and d.status.updated_replicas == d.spec.replicas
             and d.status.replicas == d.spec.replicas
             and d.status.available_replicas == d.spec.replicas
             and progressing is not None
-            and progressing.reason == rollout.NEW_RS_AVAILABLE
+            and progressing.reason == apps.NEW_RS_AVAILABLE
         )
         return d if ok else None
 
@@ -163,8 +161,8 @@ async def test_deployment_rolls_out_with_max_unavailable_zero_never_below_desire
         await client.create(deployment("web", namespace, replicas=3, max_surge="1",
                                        max_unavailable="0"))
         first = await wait_rolled_out(client, namespace, "web")
-        assert first.metadata.annotations[rollout.REVISION_ANNOTATION] == "1"
-        assert condition(first, rollout.AVAILABLE).status == "True"
+        assert first.metadata.annotations[apps.REVISION_ANNOTATION] == "1"
+        assert condition(first, apps.AVAILABLE).status == "True"
 
         samples: list[int] = []
 
@@ -178,12 +176,12 @@ async def test_deployment_rolls_out_with_max_unavailable_zero_never_below_desire
             await set_image(client, namespace, "web", "app:2")
             done = await wait_rolled_out(client, namespace, "web")
         assert samples and min(samples) >= 3, f"ready pods dropped to {min(samples)}"
-        assert done.metadata.annotations[rollout.REVISION_ANNOTATION] == "2"
+        assert done.metadata.annotations[apps.REVISION_ANNOTATION] == "2"
         sets = await replica_sets_of(client, namespace, "web")
-        assert [(rs.spec.replicas, rs.metadata.annotations[rollout.REVISION_ANNOTATION])
+        assert [(rs.spec.replicas, rs.metadata.annotations[apps.REVISION_ANNOTATION])
                 for rs in sets] == [(0, "1"), (3, "2")]
         new = sets[1]
-        template_hash = new.spec.template.metadata.labels[POD_TEMPLATE_HASH_LABEL]
+        template_hash = new.spec.template.metadata.labels[apps.POD_TEMPLATE_HASH_LABEL]
         assert new.metadata.name == f"web-{template_hash}"
         pods = await live_pods(client, namespace, "app=web")
         assert len(pods) == 3
@@ -208,11 +206,11 @@ async def test_broken_rollout_exceeds_its_deadline_and_undo_restores_it(client, 
 
         async def timed_out():
             d = await get_deployment(client, namespace, "web")
-            c = condition(d, rollout.PROGRESSING)
-            return d if c is not None and c.reason == rollout.TIMED_OUT else None
+            c = condition(d, apps.PROGRESSING)
+            return d if c is not None and c.reason == apps.TIMED_OUT else None
 
         stuck = await eventually(timed_out, timeout=20, what="ProgressDeadlineExceeded")
-        assert condition(stuck, rollout.PROGRESSING).status == "False"
+        assert condition(stuck, apps.PROGRESSING).status == "False"
         # maxUnavailable 0: the old pods kept serving the whole time.
         assert sum(is_ready(p) for p in await live_pods(client, namespace, "app=web")) == 3
 
@@ -220,7 +218,7 @@ async def test_broken_rollout_exceeds_its_deadline_and_undo_restores_it(client, 
         assert "rolled back" in message
         done = await wait_rolled_out(client, namespace, "web")
         assert done.spec.template.spec.containers[0].image == "app:1"
-        assert done.metadata.annotations[rollout.REVISION_ANNOTATION] == "3"
+        assert done.metadata.annotations[apps.REVISION_ANNOTATION] == "3"
         pods = await live_pods(client, namespace, "app=web")
         assert sorted(p.spec.containers[0].image for p in pods) == ["app:1"] * 3
 
@@ -250,7 +248,7 @@ async def test_scaling_a_paused_rollout_spreads_replicas_proportionally(client, 
         # 8 * 25/13 = 15.4 -> 15 and 5 * 25/13 = 9.6 -> 10.
         await eventually(lambda: sizes([15, 10]), what="proportional 15 + 10")
         d = await get_deployment(client, namespace, "web")
-        assert condition(d, rollout.PROGRESSING).reason == rollout.PAUSED
+        assert condition(d, apps.PROGRESSING).reason == apps.PAUSED
 
 
 async def test_recreate_deletes_every_old_pod_before_creating_new_ones(client, namespace):
@@ -285,7 +283,7 @@ async def test_revision_history_is_limited(client, namespace):
 
         async def two_left():
             sets = await replica_sets_of(client, namespace, "web")
-            revisions = sorted(int(rs.metadata.annotations[rollout.REVISION_ANNOTATION])
+            revisions = sorted(int(rs.metadata.annotations[apps.REVISION_ANNOTATION])
                                for rs in sets)
             return revisions if revisions == [3, 4] else None
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from controller import rollout
+from corral.api import apps
 from corral.api.v1 import apps_pb2
 from tests.integration.controller_harness import (
     FakeNodes,
@@ -79,7 +79,7 @@ async def test_set_image_status_history_undo_and_deadline_exit_codes(apiserver, 
         assert code == 0, err
         d = await client.get(apps_pb2.Deployment, "web", namespace)
         assert d.spec.template.spec.containers[0].image == "app:2"
-        assert d.metadata.annotations[rollout.REVISION_ANNOTATION] == "4"
+        assert d.metadata.annotations[apps.REVISION_ANNOTATION] == "4"
 
         code, out, err = await corral(server, "rollout", "undo", "deploy/web", "--to-revision",
                                       "1", "-n", namespace)

@@ -21,7 +21,7 @@ import pytest
 import pytest_asyncio
 
 from agent.runtime import LABEL_NODE
-from controller import rollout
+from corral.api import apps
 from corral.api.v1 import apps_pb2, core_pb2
 from corral.client.client import Client
 from corral.images import TEST_IMAGE
@@ -189,10 +189,10 @@ async def rolled_out(client: Client, name: str, timeout: float = 120.0) -> apps_
     async def check() -> apps_pb2.Deployment | None:
         d = await client.get(apps_pb2.Deployment, name, "apps")
         s = d.status
-        cond = next((c for c in s.conditions if c.type == rollout.PROGRESSING), None)
+        cond = next((c for c in s.conditions if c.type == apps.PROGRESSING), None)
         done = (s.observed_generation >= d.metadata.generation
                 and s.updated_replicas == s.replicas == s.available_replicas == d.spec.replicas
-                and cond is not None and cond.reason == rollout.NEW_RS_AVAILABLE)
+                and cond is not None and cond.reason == apps.NEW_RS_AVAILABLE)
         return d if done else None
 
     return await eventually(check, timeout=timeout, interval=0.2, what=f"{name} rolled out")

@@ -13,15 +13,10 @@ from typing import Any
 import pytest
 
 from corral.api import errors
+from corral.api.meta import index_by_label, index_by_node, index_by_owner_uid
 from corral.api.v1 import core_pb2
 from corral.client.client import Client
-from corral.client.informer import (
-    Informer,
-    SharedInformers,
-    index_by_label,
-    index_by_node,
-    index_by_owner_uid,
-)
+from corral.client.informer import Informer, SharedInformers
 from tests.apiserver_process import ApiServerProcess
 from tests.etcd_container import EtcdContainer
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from controller import hashing
 from controller.expectations import Expectations
+from corral.api import apps
 from corral.api.v1 import core_pb2
 
 
@@ -34,7 +35,7 @@ def test_hash_changes_with_the_template_and_the_collision_count():
 def test_hash_ignores_the_pod_template_hash_label():
     t = template()
     with_label = template()
-    with_label.metadata.labels[hashing.POD_TEMPLATE_HASH_LABEL] = "xyz"
+    with_label.metadata.labels[apps.POD_TEMPLATE_HASH_LABEL] = "xyz"
     assert hashing.pod_template_hash(with_label) == hashing.pod_template_hash(t)
     assert hashing.templates_equal(t, with_label)
     assert not hashing.templates_equal(t, template(image="other"))

@@ -7,6 +7,7 @@ import pytest
 
 from controller import rollout
 from controller.rollout import Condition, ReplicaSetView, Status
+from corral.api import apps
 
 
 @pytest.mark.parametrize(
@@ -176,9 +177,9 @@ def test_saturated_means_all_desired_replicas_available():
 def test_revisions_count_up_from_the_highest_old_one():
     assert rollout.next_revision([]) == 1
     assert rollout.next_revision([1, 3, 2]) == 4
-    assert rollout.parse_revision("7") == 7
-    assert rollout.parse_revision("") == 0
-    assert rollout.parse_revision("x") == 0
+    assert apps.parse_revision("7") == 7
+    assert apps.parse_revision("") == 0
+    assert apps.parse_revision("x") == 0
 
 
 def test_history_keeps_the_newest_revisions_and_only_deletes_empty_ones():
@@ -212,7 +213,7 @@ def test_status_sums_the_replica_sets():
 def test_available_condition_follows_min_availability():
     assert rollout.available_condition(2, 3, 1, 0).status == "True"
     low = rollout.available_condition(1, 3, 1, 0)
-    assert (low.status, low.reason) == ("False", rollout.MIN_REPLICAS_UNAVAILABLE)
+    assert (low.status, low.reason) == ("False", apps.MIN_REPLICAS_UNAVAILABLE)
 
 
 def the_condition(conditions, type_):
@@ -222,7 +223,7 @@ def the_condition(conditions, type_):
 
 
 def progressing(reason, status="True", updated=100.0, transition=50.0):
-    return Condition(rollout.PROGRESSING, status, reason, "", updated, transition)
+    return Condition(apps.PROGRESSING, status, reason, "", updated, transition)
 
 
 def run_progress(conditions, old, new, now, desired=3, generation=1, deadline=600):
@@ -235,55 +236,55 @@ def run_progress(conditions, old, new, now, desired=3, generation=1, deadline=60
 def test_progress_refreshes_last_update_but_keeps_transition_time():
     old = Status(1, 3, 1, 3, 3, 1)
     new = Status(1, 4, 2, 3, 3, 1)
-    result = run_progress([progressing(rollout.NEW_RS_CREATED)], old, new, now=200.0)
-    cond = the_condition(result, rollout.PROGRESSING)
+    result = run_progress([progressing(apps.NEW_RS_CREATED)], old, new, now=200.0)
+    cond = the_condition(result, apps.PROGRESSING)
     assert (cond.status, cond.reason, cond.last_update, cond.last_transition) == (
-        "True", rollout.RS_UPDATED, 200.0, 50.0)
+        "True", apps.RS_UPDATED, 200.0, 50.0)
 
 
 def test_complete_rollout_reports_new_replica_set_available():
     done = Status(1, 3, 3, 3, 3, 0)
-    result = run_progress([progressing(rollout.RS_UPDATED)], done, done, now=200.0)
-    cond = the_condition(result, rollout.PROGRESSING)
+    result = run_progress([progressing(apps.RS_UPDATED)], done, done, now=200.0)
+    cond = the_condition(result, apps.PROGRESSING)
     assert (cond.reason, cond.message) == (
-        rollout.NEW_RS_AVAILABLE, 'ReplicaSet "web-abc" has successfully progressed.')
+        apps.NEW_RS_AVAILABLE, 'ReplicaSet "web-abc" has successfully progressed.')
 
 
 def test_no_progress_past_the_deadline_times_out():
     stuck = Status(1, 4, 1, 3, 3, 1)
-    within = run_progress([progressing(rollout.RS_UPDATED)], stuck, stuck, now=100.0 + 599)
-    assert the_condition(within, rollout.PROGRESSING).reason == rollout.RS_UPDATED
-    past = run_progress([progressing(rollout.RS_UPDATED)], stuck, stuck, now=100.0 + 601)
-    cond = the_condition(past, rollout.PROGRESSING)
-    assert (cond.status, cond.reason) == ("False", rollout.TIMED_OUT)
+    within = run_progress([progressing(apps.RS_UPDATED)], stuck, stuck, now=100.0 + 599)
+    assert the_condition(within, apps.PROGRESSING).reason == apps.RS_UPDATED
+    past = run_progress([progressing(apps.RS_UPDATED)], stuck, stuck, now=100.0 + 601)
+    cond = the_condition(past, apps.PROGRESSING)
+    assert (cond.status, cond.reason) == ("False", apps.TIMED_OUT)
     assert rollout.timed_out(cond, 600, 0.0)
 
 
 def test_timed_out_rollout_recovers_when_it_completes():
     done = Status(1, 3, 3, 3, 3, 0)
-    result = run_progress([progressing(rollout.TIMED_OUT, "False")], done, done, now=900.0)
-    assert the_condition(result, rollout.PROGRESSING).reason == rollout.NEW_RS_AVAILABLE
+    result = run_progress([progressing(apps.TIMED_OUT, "False")], done, done, now=900.0)
+    assert the_condition(result, apps.PROGRESSING).reason == apps.NEW_RS_AVAILABLE
 
 
 def test_pause_and_resume_conditions():
-    paused = rollout.paused_conditions([progressing(rollout.RS_UPDATED)], True, 10.0)
-    assert the_condition(paused, rollout.PROGRESSING).reason == rollout.PAUSED
+    paused = rollout.paused_conditions([progressing(apps.RS_UPDATED)], True, 10.0)
+    assert the_condition(paused, apps.PROGRESSING).reason == apps.PAUSED
     assert rollout.paused_conditions(paused, True, 11.0) == paused
     resumed = rollout.paused_conditions(paused, False, 12.0)
-    assert the_condition(resumed, rollout.PROGRESSING).reason == rollout.RESUMED
-    timed_out = [progressing(rollout.TIMED_OUT, "False")]
+    assert the_condition(resumed, apps.PROGRESSING).reason == apps.RESUMED
+    timed_out = [progressing(apps.TIMED_OUT, "False")]
     assert rollout.paused_conditions(timed_out, True, 13.0) == timed_out
 
 
 def test_set_condition_changes_nothing_for_the_same_status_and_reason():
-    current = [progressing(rollout.RS_UPDATED)]
-    same = Condition(rollout.PROGRESSING, "True", rollout.RS_UPDATED, "other", 999.0, 999.0)
+    current = [progressing(apps.RS_UPDATED)]
+    same = Condition(apps.PROGRESSING, "True", apps.RS_UPDATED, "other", 999.0, 999.0)
     assert rollout.set_condition(current, same) == current
 
 
 def test_stuck_rollout_is_looked_at_again_after_its_deadline():
-    conds = [progressing(rollout.RS_UPDATED, updated=100.0)]
+    conds = [progressing(apps.RS_UPDATED, updated=100.0)]
     assert rollout.seconds_until_deadline(conds, False, 600, now=200.0) == pytest.approx(501.0)
     assert rollout.seconds_until_deadline(conds, True, 600, now=200.0) is None
     assert rollout.seconds_until_deadline(
-        [progressing(rollout.TIMED_OUT, "False")], False, 600, now=200.0) is None
+        [progressing(apps.TIMED_OUT, "False")], False, 600, now=200.0) is None

@@ -5,8 +5,9 @@ import asyncio
 
 import pytest
 
+from corral.api.meta import split_key
 from corral.client.client import Client
-from corral.client.informer import Informer, split_key
+from corral.client.informer import Informer
 
 
 @pytest.mark.asyncio
