@@ -50,7 +50,7 @@ def test_code_outside_a_wing_imports_only_its_face() -> None:
 
 def test_every_name_imported_from_a_face_is_in_its_all() -> None:
     missing = []
-    for file, line, wing, module, names in imports_across_wings():
+    for file, line, _wing, module, names in imports_across_wings():
         if module.count(".") != 1:
             continue
         exported = set(importlib.import_module(module).__all__)
