@@ -8,7 +8,7 @@ inside: `from corral.client import Client, SharedInformers`.
 
 from __future__ import annotations
 
-from corral.client import healthcheck, log, metrics
+from corral.client import configfile, healthcheck, log, metrics
 from corral.client.client import (
     CHANNEL_OPTIONS,
     DEFAULT_SERVER,
@@ -27,6 +27,6 @@ from corral.client.workqueue import WorkQueue, run_workers
 __all__ = [
     "CHANNEL_OPTIONS", "DEFAULT_SERVER", "NORMAL", "SERVER_ENV", "WARNING", "Client",
     "EventRecorder", "Informer", "LeaderElector", "SharedInformers", "WatchEvent", "WorkQueue",
-    "healthcheck", "log", "map_rpc_error", "metrics", "resolve_kind", "run_workers",
+    "configfile", "healthcheck", "log", "map_rpc_error", "metrics", "resolve_kind", "run_workers",
     "server_address",
 ]
