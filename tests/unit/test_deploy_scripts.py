@@ -71,3 +71,11 @@ def test_wheels_target_the_engines_cpu() -> None:
 def test_an_unsupported_engine_cpu_is_a_clear_error() -> None:
     with pytest.raises(cluster.ClusterError, match=r"'s390x'.*x86_64 and aarch64"):
         cluster.wheel_target("s390x")
+
+
+def test_without_a_mirror_anywhere_the_error_says_what_to_set(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CORRAL_DEBIAN_MIRROR", raising=False)
+    monkeypatch.setattr(build_images, "apt_source_texts", lambda: [])
+    with pytest.raises(build_images.BuildError, match="--mirror URL or CORRAL_DEBIAN_MIRROR"):
+        build_images.debian_mirror()
