@@ -32,7 +32,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from autoscaler import simulation
 from autoscaler.config import GROUP_LABEL, Config, NodeGroup
 from autoscaler.providers.base import Provider, ProviderError, ProviderNode, new_node_name
-from corral.api import errors
+from corral.api import EventType, errors
 from corral.api.v1 import core_pb2
 from corral.client import NORMAL, WARNING, Client, EventRecorder, Informer
 from scheduler.framework import Config as SchedulerConfig
@@ -395,7 +395,7 @@ class ClusterAutoscaler:
 
     # -- status ------------------------------------------------------------------------------
 
-    async def _status_event(self, type_: str, reason: str, message: str) -> None:
+    async def _status_event(self, type_: EventType, reason: str, message: str) -> None:
         status = core_pb2.ConfigMap()
         status.metadata.namespace = STATUS_NAMESPACE
         status.metadata.name = STATUS_NAME

@@ -9,17 +9,29 @@ import copy
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import prometheus_client
 from google.protobuf.message import Message
 
-from corral.api import Selector, controller_ref, errors, is_deleting, object_key, owner_reference
+from corral.api import (
+    EventType,
+    Selector,
+    controller_ref,
+    errors,
+    is_deleting,
+    metadata,
+    object_key,
+    owner_reference,
+)
 from corral.client import Client, WorkQueue, run_workers
 
 CONTROLLER_UID_INDEX = "controller-uid"
 OWNER_UID_INDEX = "owner-uid"
 NODE_INDEX = "node"
+
+# The kind a controller claims (pods for a ReplicaSet, ReplicaSets for a Deployment).
+Dependent = TypeVar("Dependent", bound=Message)
 
 
 SYNCS = prometheus_client.Counter(
@@ -42,7 +54,7 @@ class RetryLater(errors.ApiError):
 class EventRecorder(Protocol):
     """Records an Event about an object (deduplicated, counted). Never raises, never waits."""
 
-    def event(self, obj: Message, type_: str, reason: str, message: str) -> None: ...
+    def event(self, obj: Message, type_: EventType, reason: str, message: str) -> None: ...
 
 
 class Controller:
@@ -101,24 +113,23 @@ def now_seconds() -> float:
 async def claim(
     client: Client,
     owner: Message,
-    candidates: Sequence[Message],
+    candidates: Sequence[Dependent],
     selector: Selector,
     log: logging.Logger,
-) -> list[Message]:
+) -> list[Dependent]:
     """The candidates `owner` controls after adopting matching orphans and releasing
     owned ones that no longer match (Kubernetes' ControllerRefManager).
 
     Writes go through Update with the cached resourceVersion, so acting on a stale
     cache fails with Conflict instead of overwriting someone else's change.
     """
-    owner_meta = owner.metadata  # type: ignore[attr-defined]
+    owner_meta = metadata(owner)
     owner_key = object_key(owner)
     deleting = is_deleting(owner)
-    claimed: list[Message] = []
+    claimed: list[Dependent] = []
     for candidate in candidates:
         ref = controller_ref(candidate)
-        labels = candidate.metadata.labels  # type: ignore[attr-defined]
-        matches = selector.matches(labels)
+        matches = selector.matches(metadata(candidate).labels)
         if ref is not None:
             if ref.uid != owner_meta.uid:
                 continue  # someone else's
@@ -139,9 +150,9 @@ async def claim(
     return claimed
 
 
-async def _adopt(client: Client, candidate: Message, owner: Message) -> Message | None:
+async def _adopt(client: Client, candidate: Dependent, owner: Message) -> Dependent | None:
     changed = copy.deepcopy(candidate)
-    changed.metadata.owner_references.append(owner_reference(owner))  # type: ignore[attr-defined]
+    metadata(changed).owner_references.append(owner_reference(owner))
     try:
         return await client.update(changed)
     except errors.NotFound:
@@ -150,7 +161,7 @@ async def _adopt(client: Client, candidate: Message, owner: Message) -> Message 
 
 async def _release(client: Client, candidate: Message, owner_uid: str) -> bool:
     changed = copy.deepcopy(candidate)
-    refs = changed.metadata.owner_references  # type: ignore[attr-defined]
+    refs = metadata(changed).owner_references
     kept = [ref for ref in refs if ref.uid != owner_uid]
     del refs[:]
     refs.extend(kept)

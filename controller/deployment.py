@@ -30,6 +30,8 @@ from controller.hashing import pod_template_hash, templates_equal
 from controller.rollout import Condition, ReplicaSetView, Status
 from corral.api import (
     MAX_INT,
+    NORMAL,
+    WARNING,
     InvalidSelector,
     apps,
     controller_ref,
@@ -219,7 +221,7 @@ class DeploymentController(Controller):
             self.log.warning("invalid selector deployment=%s error=%s", key, error)
             return
         if selector.empty:
-            self.recorder.event(d, "Warning", "SelectingAll",
+            self.recorder.event(d, WARNING, "SelectingAll",
                                 "This deployment is selecting all pods. A non-empty selector "
                                 "is required.")
             return
@@ -339,7 +341,7 @@ class DeploymentController(Controller):
         self.log.info("created replicaset deployment=%s replicaset=%s replicas=%d revision=%d",
                       key, name, replicas, new_revision)
         if replicas > 0:
-            self.recorder.event(d, "Normal", "ScalingReplicaSet",
+            self.recorder.event(d, NORMAL, "ScalingReplicaSet",
                                 f"Scaled up replica set {name} from 0 to {replicas}")
         if has_progress_deadline(d):
             conds = rollout.set_condition(conditions_of(d.status), rollout.condition(
@@ -385,7 +387,7 @@ class DeploymentController(Controller):
             self.log.info("scaled replicaset deployment=%s replicaset=%s from=%d to=%d",
                           object_key(d), rs.metadata.name, rs.spec.replicas, size)
             self.recorder.event(
-                d, "Normal", "ScalingReplicaSet",
+                d, NORMAL, "ScalingReplicaSet",
                 f"Scaled {direction} replica set {rs.metadata.name} from {rs.spec.replicas} "
                 f"to {size}",
             )

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 
 from controller.base import NODE_INDEX, Controller, EventRecorder, RetryLater, ensure_index
-from corral.api import errors, index_by_node, is_deleting, object_key, to_timestamp
+from corral.api import NORMAL, errors, index_by_node, is_deleting, object_key, to_timestamp
 from corral.api.v1 import coordination_pb2, core_pb2, meta_pb2
 from corral.client import Client, Informer, SharedInformers
 
@@ -199,7 +199,7 @@ class NodeLifecycleController(Controller):
         updated = await self.client.update_status(changed)
         self.log.warning("node not ready node=%s reason=lease-expired grace=%ss",
                          node.metadata.name, self.grace_period)
-        self.recorder.event(node, "Normal", "NodeNotReady",
+        self.recorder.event(node, NORMAL, "NodeNotReady",
                             f"Node {node.metadata.name} status is now: NodeNotReady")
         return updated
 
@@ -267,7 +267,7 @@ class NodeLifecycleController(Controller):
         if not is_deleting(pod):
             self.log.warning("evicting pod pod=%s node=%s force=%s", object_key(pod),
                              pod.spec.node_name, force)
-            self.recorder.event(pod, "Normal", "TaintManagerEviction",
+            self.recorder.event(pod, NORMAL, "TaintManagerEviction",
                                 f"Marking for deletion Pod {object_key(pod)}")
         try:
             await self.client.delete(core_pb2.Pod, meta.name, meta.namespace, uid=meta.uid,

@@ -26,6 +26,8 @@ from controller.base import (
 )
 from controller.expectations import Expectations
 from corral.api import (
+    NORMAL,
+    WARNING,
     InvalidSelector,
     controller_ref,
     errors,
@@ -206,7 +208,7 @@ class ReplicaSetController(Controller):
             failures = [r for r in results if isinstance(r, BaseException)]
             for created in results:
                 if isinstance(created, core_pb2.Pod):
-                    self.recorder.event(rs, "Normal", "SuccessfulCreate",
+                    self.recorder.event(rs, NORMAL, "SuccessfulCreate",
                                         f"Created pod: {created.metadata.name}")
             remaining -= size
             if failures:
@@ -216,7 +218,7 @@ class ReplicaSetController(Controller):
                 if not isinstance(error, errors.ApiError):
                     raise error
                 message = f"Error creating: {error}"
-                self.recorder.event(rs, "Warning", "FailedCreate", message)
+                self.recorder.event(rs, WARNING, "FailedCreate", message)
                 return message
             batch *= 2
         return None
@@ -240,13 +242,13 @@ class ReplicaSetController(Controller):
             except errors.ApiError:
                 self.expectations.deletion_observed(key, object_key(pod))
                 raise
-            self.recorder.event(rs, "Normal", "SuccessfulDelete",
+            self.recorder.event(rs, NORMAL, "SuccessfulDelete",
                                 f"Deleted pod: {pod.metadata.name}")
 
         failures = await gather_errors(delete(pod) for pod in doomed)
         if failures:
             message = f"Error deleting: {failures[0]}"
-            self.recorder.event(rs, "Warning", "FailedDelete", message)
+            self.recorder.event(rs, WARNING, "FailedDelete", message)
             return message
         return None
 

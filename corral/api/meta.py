@@ -7,7 +7,7 @@ checker, so code that handles "any object" reads `obj.metadata.name` without cas
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -27,9 +27,11 @@ class Object(Protocol):
 
 
 def metadata(obj: Message | Object) -> meta_pb2.ObjectMeta:
-    """The metadata of any API object, typed."""
-    meta: meta_pb2.ObjectMeta = obj.metadata  # type: ignore[union-attr]
-    return meta
+    """The metadata of any API object, typed.
+
+    The one place that knows every kind's message has `metadata` (the generated stubs
+    of a plain `Message` cannot say so)."""
+    return cast(Object, obj).metadata
 
 
 # -- keys ----------------------------------------------------------------------------------------
@@ -58,9 +60,9 @@ def controller_ref(obj: Message | Object) -> meta_pb2.OwnerReference | None:
     return None
 
 
-def owner_reference(owner: Message | Object) -> meta_pb2.OwnerReference:
+def owner_reference(owner: Message) -> meta_pb2.OwnerReference:
     """A controlling reference to `owner` that blocks its foreground deletion."""
-    kind = kinds.of_message(owner)  # type: ignore[arg-type]
+    kind = kinds.of_message(owner)
     meta = metadata(owner)
     return meta_pb2.OwnerReference(
         api_version=kind.api_version, kind=kind.name, name=meta.name, uid=meta.uid,

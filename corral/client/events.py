@@ -24,12 +24,13 @@ from dataclasses import dataclass
 
 from google.protobuf.message import Message
 
-from corral.api import errors, kinds
+from corral.api import NORMAL, WARNING, EventType, errors, kinds, metadata
 from corral.api.v1 import core_pb2, meta_pb2
 from corral.client.client import Client
 
-NORMAL = "Normal"
-WARNING = "Warning"
+# NORMAL and WARNING are the API's event types (corral.api.vocabulary), kept importable from
+# here, where the recorder's callers have always found them.
+__all__ = ["NORMAL", "WARNING", "EventRecorder", "TokenBucket"]
 
 _log = logging.getLogger("corral.events")
 
@@ -58,7 +59,7 @@ class TokenBucket:
 class _Pending:
     key: tuple[str, ...]
     involved: core_pb2.ObjectReference
-    type: str
+    type: EventType
     reason: str
     message: str
     at: float  # wall clock seconds
@@ -95,9 +96,9 @@ class EventRecorder:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue(max_pending)
         self.dropped = 0
 
-    def event(self, obj: Message, type_: str, reason: str, message: str) -> None:
+    def event(self, obj: Message, type_: EventType, reason: str, message: str) -> None:
         """Records an event about `obj` (any corral object) in the background."""
-        meta = obj.metadata  # type: ignore[attr-defined]
+        meta = metadata(obj)
         kind = kinds.of_message(obj)
         object_id = f"{kind.name}/{meta.namespace}/{meta.name}/{meta.uid}"
         if not self._object_bucket(object_id).take() or not self._global.take():
