@@ -13,7 +13,17 @@ import uuid
 from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
 
-from corral.api import Kind, defaults, errors, validation
+from corral.api import (
+    NAMESPACE_ACTIVE,
+    NAMESPACE_TERMINATING,
+    POD_PENDING,
+    Kind,
+    defaults,
+    errors,
+    metadata,
+    validation,
+)
+from corral.api.v1 import core_pb2
 
 MAX_OBJECT_BYTES = 1024 * 1024
 # The namespace's own finalizer: the namespace controller removes it once the
@@ -36,7 +46,7 @@ def generated_name(prefix: str) -> str:
 
 def prepare_create(kind: Kind, obj: Message) -> None:
     """Fills server fields and defaults, then validates; raises errors.Invalid."""
-    meta = obj.metadata  # type: ignore[attr-defined]
+    meta = metadata(obj)
     if not kind.namespaced:
         meta.namespace = ""
     if not meta.name and meta.generate_name:
@@ -47,12 +57,12 @@ def prepare_create(kind: Kind, obj: Message) -> None:
     meta.creation_timestamp.CopyFrom(now())
     meta.ClearField("deletion_timestamp")
     meta.ClearField("deletion_grace_period_seconds")
-    if kind.name == "Namespace":
-        if not obj.spec.finalizers:  # type: ignore[attr-defined]
-            obj.spec.finalizers.append(NAMESPACE_FINALIZER)  # type: ignore[attr-defined]
-        obj.status.phase = "Active"  # type: ignore[attr-defined]
-    elif kind.name == "Pod" and not obj.status.phase:  # type: ignore[attr-defined]
-        obj.status.phase = "Pending"  # type: ignore[attr-defined]
+    if isinstance(obj, core_pb2.Namespace):
+        if not obj.spec.finalizers:
+            obj.spec.finalizers.append(NAMESPACE_FINALIZER)
+        obj.status.phase = NAMESPACE_ACTIVE
+    elif isinstance(obj, core_pb2.Pod) and not obj.status.phase:
+        obj.status.phase = POD_PENDING
     defaults.apply_defaults(obj)
     validation.check(obj, defaulted=True)
 
@@ -60,7 +70,7 @@ def prepare_create(kind: Kind, obj: Message) -> None:
 def prepare_update(kind: Kind, old: Message, new: Message) -> None:
     """Carries server-owned metadata over from the stored object, bumps the
     generation when the spec changed, defaults and validates."""
-    meta, old_meta = new.metadata, old.metadata  # type: ignore[attr-defined]
+    meta, old_meta = metadata(new), metadata(old)
     meta.uid = old_meta.uid
     meta.generation = old_meta.generation
     for name in ("creation_timestamp", "deletion_timestamp", "deletion_grace_period_seconds"):
@@ -72,8 +82,9 @@ def prepare_update(kind: Kind, old: Message, new: Message) -> None:
                 setattr(meta, name, value)
         else:
             meta.ClearField(name)
-    if kind.name == "Namespace" and old.status.phase == "Terminating":  # type: ignore[attr-defined]
-        new.status.phase = "Terminating"  # type: ignore[attr-defined]
+    if (isinstance(old, core_pb2.Namespace) and isinstance(new, core_pb2.Namespace)
+            and old.status.phase == NAMESPACE_TERMINATING):
+        new.status.phase = NAMESPACE_TERMINATING
     defaults.apply_defaults(new)
     # The stored object was defaulted when it was written.
     validation.check(new, old, defaulted=True)
@@ -101,9 +112,9 @@ def check_size(kind: Kind, raw: bytes) -> None:
 
 def finalizers_done(kind: Kind, obj: Message) -> bool:
     """Whether a deleted object may now be removed from storage."""
-    if obj.metadata.finalizers:  # type: ignore[attr-defined]
+    if metadata(obj).finalizers:
         return False
-    return not (kind.name == "Namespace" and obj.spec.finalizers)  # type: ignore[attr-defined]
+    return not (isinstance(obj, core_pb2.Namespace) and obj.spec.finalizers)
 
 
 def mark_deleted(
@@ -111,11 +122,11 @@ def mark_deleted(
 ) -> None:
     """Starts graceful deletion: a deletionTimestamp, and the finalizers the
     propagation policy asks the garbage collector to honour."""
-    meta = obj.metadata  # type: ignore[attr-defined]
+    meta = metadata(obj)
     if not meta.HasField("deletion_timestamp"):
         meta.deletion_timestamp.CopyFrom(now())
-        if grace_period_seconds is None and kind.name == "Pod":
-            grace_period_seconds = obj.spec.termination_grace_period_seconds  # type: ignore[attr-defined]
+        if grace_period_seconds is None and isinstance(obj, core_pb2.Pod):
+            grace_period_seconds = obj.spec.termination_grace_period_seconds
         meta.deletion_grace_period_seconds = grace_period_seconds or 0
     elif (
         grace_period_seconds is not None
@@ -126,8 +137,8 @@ def mark_deleted(
     extra = {"Foreground": FOREGROUND_FINALIZER, "Orphan": ORPHAN_FINALIZER}.get(propagation_policy)
     if extra and extra not in meta.finalizers:
         meta.finalizers.append(extra)
-    if kind.name == "Namespace":
-        obj.status.phase = "Terminating"  # type: ignore[attr-defined]
+    if isinstance(obj, core_pb2.Namespace):
+        obj.status.phase = NAMESPACE_TERMINATING
 
 
 PROPAGATION_POLICIES = ("", "Background", "Foreground", "Orphan")

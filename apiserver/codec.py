@@ -14,7 +14,7 @@ from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
 from apiserver.storage import PREFIX, prefix_end
-from corral.api import Kind
+from corral.api import Kind, metadata
 from corral.api.v1 import meta_pb2
 
 _TYPE_URL_PREFIX = "type.googleapis.com/"
@@ -55,15 +55,15 @@ def object_key(kind: Kind, namespace: str, name: str) -> bytes:
 
 def encode(obj: Message) -> bytes:
     """The bytes to store: the object without its resourceVersion."""
-    metadata = obj.metadata  # type: ignore[attr-defined]
-    version = metadata.resource_version
+    meta = metadata(obj)
+    version = meta.resource_version
     if not version:
         return obj.SerializeToString(deterministic=True)
-    metadata.resource_version = ""
+    meta.resource_version = ""
     try:
         return obj.SerializeToString(deterministic=True)
     finally:
-        metadata.resource_version = version
+        meta.resource_version = version
 
 
 def _version_suffix(revision: int) -> bytes:
@@ -92,7 +92,7 @@ def versioned_bytes(raw: bytes, revision: int) -> bytes:
 def decode(kind: Kind, raw: bytes, revision: int) -> Message:
     obj = kind.message()
     obj.ParseFromString(raw)
-    obj.metadata.resource_version = str(revision)  # type: ignore[attr-defined]
+    metadata(obj).resource_version = str(revision)
     return obj
 
 

@@ -14,9 +14,9 @@ import contextlib
 import logging
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import grpc
 from etcd3.etcdrpc import rpc_pb2, rpc_pb2_grpc
@@ -25,7 +25,7 @@ from google.protobuf.message import Message
 
 from apiserver import codec
 from apiserver.storage import Storage, prefix_end
-from corral.api import FieldSelector, Kind, Selector, errors
+from corral.api import FieldSelector, Kind, Selector, errors, metadata
 from corral.api.v1 import api_pb2
 
 log = logging.getLogger("corral.apiserver.watchcache")
@@ -50,12 +50,12 @@ class Entry:
     revision: int
 
     @property
-    def labels(self) -> dict[str, str]:
-        return self.obj.metadata.labels  # type: ignore[attr-defined,no-any-return]
+    def labels(self) -> Mapping[str, str]:
+        return metadata(self.obj).labels
 
     @property
     def namespace(self) -> str:
-        return self.obj.metadata.namespace  # type: ignore[attr-defined,no-any-return]
+        return metadata(self.obj).namespace
 
 
 @dataclass(slots=True)
@@ -442,11 +442,21 @@ class KindCache:
             self._advanced = asyncio.Event()
 
 
+class CacheOptions(TypedDict, total=False):
+    """KindCache's tuning, passed through WatchCache to every kind's cache."""
+
+    history: int
+    bookmark_interval: float
+    max_watcher_queue: int
+
+
 class WatchCache:
     """The caches of every kind, started together."""
 
-    def __init__(self, kinds: tuple[Kind, ...], storage: Storage, **options: int | float) -> None:
-        self.caches = {k.name: KindCache(k, storage, **options) for k in kinds}  # type: ignore[arg-type]
+    def __init__(
+        self, kinds: tuple[Kind, ...], storage: Storage, **options: Unpack[CacheOptions]
+    ) -> None:
+        self.caches = {k.name: KindCache(k, storage, **options) for k in kinds}
         self._tasks: list[asyncio.Task[None]] = []
 
     def __getitem__(self, kind: Kind) -> KindCache:

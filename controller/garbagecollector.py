@@ -20,12 +20,12 @@ import contextlib
 import copy
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from google.protobuf.message import Message
 
 from controller.base import OWNER_UID_INDEX, Controller, EventRecorder, RetryLater, ensure_index
-from corral.api import errors, index_by_owner_uid, is_deleting, kinds, object_key
+from corral.api import errors, index_by_owner_uid, is_deleting, kinds, metadata, object_key
 from corral.api.v1 import meta_pb2
 from corral.client import Client, Informer, SharedInformers
 
@@ -91,7 +91,7 @@ class GarbageCollector(Controller):
         informer.add_handler(on_add=on_add, on_update=on_update, on_delete=on_delete)
 
     def _changed(self, kind: str, obj: Message) -> None:
-        meta = obj.metadata  # type: ignore[attr-defined]
+        meta = metadata(obj)
         finalizers = set(meta.finalizers)
         if meta.owner_references or (
             is_deleting(obj) and finalizers & {FOREGROUND_FINALIZER, ORPHAN_FINALIZER}
@@ -99,12 +99,12 @@ class GarbageCollector(Controller):
             self.queue.add(gc_key(kind, obj))
 
     def _updated(self, kind: str, old: Message, new: Message) -> None:
-        if old.metadata.resource_version == new.metadata.resource_version:  # type: ignore[attr-defined]
+        if metadata(old).resource_version == metadata(new).resource_version:
             return
         self._changed(kind, new)
 
     def _deleted(self, kind: str, obj: Message) -> None:
-        meta = obj.metadata  # type: ignore[attr-defined]
+        meta = metadata(obj)
         self._absent[meta.uid] = None
         while len(self._absent) > ABSENT_OWNER_CACHE_SIZE:
             self._absent.popitem(last=False)
@@ -131,7 +131,7 @@ class GarbageCollector(Controller):
             return None
         owner_namespace = namespace if informer.kind.namespaced else ""
         owner = informer.get_by_name(ref.name, owner_namespace)
-        if owner is None or owner.metadata.uid != ref.uid:  # type: ignore[attr-defined]
+        if owner is None or metadata(owner).uid != ref.uid:
             return None
         return owner
 
@@ -153,7 +153,7 @@ class GarbageCollector(Controller):
         except errors.NotFound:
             self._absent[ref.uid] = None
             return None
-        if live.metadata.uid != ref.uid:  # type: ignore[attr-defined]
+        if metadata(live).uid != ref.uid:
             self._absent[ref.uid] = None
             return None
         return live
@@ -168,7 +168,7 @@ class GarbageCollector(Controller):
         obj = informer.get(cache_key)
         if obj is None:
             return
-        meta = obj.metadata  # type: ignore[attr-defined]
+        meta = metadata(obj)
         if is_deleting(obj):
             if ORPHAN_FINALIZER in meta.finalizers:
                 await self._orphan_dependents(kind, obj)
@@ -179,7 +179,7 @@ class GarbageCollector(Controller):
             await self._check_owners(kind, obj)
 
     async def _check_owners(self, kind: str, obj: Message) -> None:
-        meta = obj.metadata  # type: ignore[attr-defined]
+        meta = metadata(obj)
         solid: list[meta_pb2.OwnerReference] = []
         dangling: list[meta_pb2.OwnerReference] = []
         waiting: list[meta_pb2.OwnerReference] = []
@@ -187,7 +187,7 @@ class GarbageCollector(Controller):
             owner = await self._owner(ref, meta.namespace)
             if owner is None:
                 dangling.append(ref)
-            elif is_deleting(owner) and FOREGROUND_FINALIZER in owner.metadata.finalizers:  # type: ignore[attr-defined]
+            elif is_deleting(owner) and FOREGROUND_FINALIZER in metadata(owner).finalizers:
                 waiting.append(ref)
             else:
                 solid.append(ref)
@@ -208,10 +208,10 @@ class GarbageCollector(Controller):
 
     async def _delete_dependents(self, kind: str, owner: Message) -> None:
         """Foreground: delete the dependents; drop the finalizer when none blocks."""
-        meta = owner.metadata  # type: ignore[attr-defined]
+        meta = metadata(owner)
         blocking = 0
         for dependent_kind, dependent in self._dependents(meta.uid):
-            dep_meta = dependent.metadata  # type: ignore[attr-defined]
+            dep_meta = metadata(dependent)
             ref = next(r for r in dep_meta.owner_references if r.uid == meta.uid)
             if ref.block_owner_deletion:
                 blocking += 1
@@ -227,7 +227,7 @@ class GarbageCollector(Controller):
         await self._remove_finalizer(kind, owner, FOREGROUND_FINALIZER)
 
     async def _orphan_dependents(self, kind: str, owner: Message) -> None:
-        meta = owner.metadata  # type: ignore[attr-defined]
+        meta = metadata(owner)
         failures = 0
         for dependent_kind, dependent in self._dependents(meta.uid):
             try:
@@ -241,13 +241,15 @@ class GarbageCollector(Controller):
             raise RetryLater(f"{gc_key(kind, owner)}: {failures} dependents not orphaned yet")
         await self._remove_finalizer(kind, owner, ORPHAN_FINALIZER)
 
-    async def _edit_refs(self, kind: str, obj: Message, edit: object) -> None:
+    async def _edit_refs(
+        self, kind: str, obj: Message,
+        edit: Callable[[meta_pb2.OwnerReference], meta_pb2.OwnerReference | None],
+    ) -> None:
         """Rewrites obj's ownerReferences through `edit(ref) -> ref | None` (read-modify-write)."""
-        assert callable(edit)
-        meta = obj.metadata  # type: ignore[attr-defined]
+        meta = metadata(obj)
 
         def mutate(fresh: Message) -> bool:
-            refs = fresh.metadata.owner_references  # type: ignore[attr-defined]
+            refs = metadata(fresh).owner_references
             kept = [copy.deepcopy(r) for r in refs if edit(r) is not None]
             if len(kept) == len(refs):
                 return False
@@ -259,10 +261,10 @@ class GarbageCollector(Controller):
             await self.client.update_with_retry(kind, meta.name, meta.namespace, mutate)
 
     async def _remove_finalizer(self, kind: str, obj: Message, finalizer: str) -> None:
-        meta = obj.metadata  # type: ignore[attr-defined]
+        meta = metadata(obj)
 
         def mutate(fresh: Message) -> bool:
-            fresh_meta = fresh.metadata  # type: ignore[attr-defined]
+            fresh_meta = metadata(fresh)
             if fresh_meta.uid != meta.uid or finalizer not in fresh_meta.finalizers:
                 return False
             fresh_meta.finalizers.remove(finalizer)

@@ -13,7 +13,7 @@ import contextlib
 import logging
 
 from controller.base import Controller, EventRecorder
-from corral.api import errors, is_deleting, kinds
+from corral.api import errors, is_deleting, kinds, metadata
 from corral.api.v1 import core_pb2
 from corral.client import Client, Informer, SharedInformers
 
@@ -77,7 +77,7 @@ class NamespaceController(Controller):
             for obj in listed.items:
                 if is_deleting(obj):
                     continue
-                meta = obj.metadata  # type: ignore[attr-defined]
+                meta = metadata(obj)
                 with contextlib.suppress(errors.NotFound, errors.Conflict):
                     await self.client.delete(kind, meta.name, namespace, uid=meta.uid)
         return remaining
