@@ -23,9 +23,10 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, cast, overload
 
 import grpc
+from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
 from corral.api import errors, kinds
@@ -200,7 +201,7 @@ class Client:
         response = await self._call(
             self.stub.Create, api_pb2.CreateRequest(object=kinds.pack(obj), dry_run=dry_run)
         )
-        return kinds.unpack(response.object)  # type: ignore[return-value]
+        return _same_kind(obj, response.object)
 
     @overload
     async def get(self, kind: type[M], name: str, namespace: str = "") -> M: ...
@@ -304,14 +305,14 @@ class Client:
         response = await self._call(
             self.stub.Update, api_pb2.UpdateRequest(object=kinds.pack(obj), dry_run=dry_run)
         )
-        return kinds.unpack(response.object)  # type: ignore[return-value]
+        return _same_kind(obj, response.object)
 
     async def update_status(self, obj: M) -> M:
         """Replaces status only."""
         response = await self._call(
             self.stub.UpdateStatus, api_pb2.UpdateRequest(object=kinds.pack(obj))
         )
-        return kinds.unpack(response.object)  # type: ignore[return-value]
+        return _same_kind(obj, response.object)
 
     async def delete(
         self,
@@ -450,6 +451,12 @@ class Client:
                     raise
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")
+
+
+def _same_kind(sent: M, answer: any_pb2.Any) -> M:
+    """The object the server answered a write of `sent` with: always of `sent`'s kind
+    (Create, Update and UpdateStatus return the object as stored)."""
+    return cast(M, kinds.unpack(answer))
 
 
 def _namespace_for(kind: kinds.Kind, namespace: str) -> str:

@@ -28,7 +28,7 @@ from typing import Any, Generic, cast, overload
 
 from google.protobuf.message import Message
 
-from corral.api import errors, index_by_namespace, kinds, object_key
+from corral.api import errors, index_by_namespace, kinds, metadata, object_key
 from corral.client.client import Client, KindArg, M, WatchEvent, resolve_kind
 
 IndexFunc = Callable[[Message], list[str]]
@@ -450,7 +450,7 @@ class Informer(Generic[M]):
 
 
 def _rv(obj: Message) -> str:
-    return obj.metadata.resource_version  # type: ignore[attr-defined, no-any-return]
+    return metadata(obj).resource_version
 
 
 # -- shared informers ----------------------------------------------------------------------------

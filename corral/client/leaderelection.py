@@ -128,8 +128,10 @@ class LeaderElector:
                 result = on_stopped_leading()
                 if result is not None:
                     await result
-        if leading.done() and not leading.cancelled() and leading.exception() is not None:
-            raise leading.exception()  # type: ignore[misc]
+        if leading.done() and not leading.cancelled():
+            failure = leading.exception()
+            if failure is not None:
+                raise failure
 
     # -- acquiring -----------------------------------------------------------------------------
 
