@@ -18,7 +18,9 @@ from typing import Any
 from google.protobuf.message import Message
 
 from corral.api import kinds
+from corral.api.meta import metadata
 from corral.api.v1 import apps_pb2, autoscaling_pb2, core_pb2
+from corral.api.vocabulary import NAMESPACE_ACTIVE, NORMAL
 
 DEFAULT_NAMESPACE = "default"
 # Kubernetes' name for its default scheduler. corral keeps it so that
@@ -43,9 +45,9 @@ SCALE_DOWN_STABILIZATION_SECONDS = 300
 def apply_defaults(obj: Message) -> None:
     """Fills the defaults of `obj`, a message of any corral kind, in place."""
     kind = kinds.of_message(obj)
-    metadata: Any = obj.metadata  # type: ignore[attr-defined]
-    if kind.namespaced and not metadata.namespace:
-        metadata.namespace = DEFAULT_NAMESPACE
+    meta = metadata(obj)
+    if kind.namespaced and not meta.namespace:
+        meta.namespace = DEFAULT_NAMESPACE
     default_kind = _BY_KIND.get(kind.name)
     if default_kind is not None:
         default_kind(obj)
@@ -214,14 +216,14 @@ def _default_node(node: core_pb2.Node) -> None:
 
 def _default_namespace(namespace: core_pb2.Namespace) -> None:
     if not namespace.status.phase:
-        namespace.status.phase = "Active"
+        namespace.status.phase = NAMESPACE_ACTIVE
 
 
 def _default_event(event: core_pb2.Event) -> None:
     if not event.count:
         event.count = 1
     if not event.type:
-        event.type = "Normal"
+        event.type = NORMAL
 
 
 def _default_hpa(hpa: autoscaling_pb2.HorizontalPodAutoscaler) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 from google.protobuf.message import Message
 
-from corral.api import errors, kinds
+from corral.api import errors, kinds, metadata
 from corral.cli.common import (
     PartialFailure,
     echo_err,
@@ -68,7 +68,7 @@ def plan(filenames: tuple[str, ...]) -> list[Planned]:
         for warning in warnings:
             echo_err(f"warning: {warning}")
         kind = kinds.of_message(obj)
-        meta = obj.metadata  # type: ignore[attr-defined]
+        meta = metadata(obj)
         namespace = ""
         if kind.namespaced:
             if namespace_flag and meta.namespace and meta.namespace != namespace_flag:
@@ -117,13 +117,13 @@ def _normalized(manifest: dict[str, Any], namespace: str) -> dict[str, Any]:
     converted, nulls and zero values dropped), in `namespace`."""
     obj, _ = to_object(manifest)
     if namespace:
-        obj.metadata.namespace = namespace  # type: ignore[attr-defined]
+        metadata(obj).namespace = namespace
     return to_dict(obj)
 
 
 async def apply_one(client: Client, item: Planned, dry_run: str) -> str:
     """Creates or updates one object; "created", "configured" or "unchanged"."""
-    meta = item.obj.metadata  # type: ignore[attr-defined]
+    meta = metadata(item.obj)
     if not meta.name:
         raise ManifestError(
             "apply needs a name (use `corral create` for metadata.generateName)",
@@ -151,15 +151,15 @@ async def apply_one(client: Client, item: Planned, dry_run: str) -> str:
         if dry_run == "client":
             return "configured"
         updated, _ = to_object(merged)
-        updated.metadata.resource_version = live.metadata.resource_version  # type: ignore[attr-defined]
+        metadata(updated).resource_version = metadata(live).resource_version
         try:
             written = await client.update(updated, dry_run=dry_run == "server")
         except errors.Conflict:
             if attempt == APPLY_ATTEMPTS - 1:
                 raise
             continue  # changed between our read and write: merge again
-        if (dry_run == "none" and written.metadata.resource_version  # type: ignore[attr-defined]
-                == live.metadata.resource_version):  # type: ignore[attr-defined]
+        if (dry_run == "none" and metadata(written).resource_version
+                == metadata(live).resource_version):
             return "unchanged"
         return "configured"
     raise AssertionError("unreachable")

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from corral.api import errors, kinds
+from corral.api import errors, kinds, metadata
 from corral.cli.apply import files_option, plan
 from corral.cli.args import parse_targets
 from corral.cli.common import (
@@ -81,12 +81,12 @@ def delete(args: tuple[str, ...], filenames: tuple[str, ...], label_selector: st
     async def body(client: Client) -> bool:
         objects: list[tuple[kinds.Kind, str, str]] = []  # kind, namespace, name
         if filenames:
-            objects = [(item.kind, item.namespace, item.obj.metadata.name)  # type: ignore[attr-defined]
+            objects = [(item.kind, item.namespace, metadata(item.obj).name)
                        for item in planned]
         elif by_selector:
             kind = kind_arg(targets[0].kind)
             found = await client.list_all(kind, namespace, label_selector=label_selector)
-            objects = [(kind, namespace, obj.metadata.name) for obj in found.items]  # type: ignore[attr-defined]
+            objects = [(kind, namespace, metadata(obj).name) for obj in found.items]
             if not objects:
                 echo_err(f"No resources found in {namespace} namespace."
                          if kind.namespaced else "No resources found.")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from corral.api import errors
+from corral.api import errors, metadata
 from corral.cli.args import parse_targets
 from corral.cli.common import CliError, global_options, kind_arg, namespace_option, run, settings
 from corral.cli.manifest import ManifestError, dump_yaml, load_text, to_object
@@ -74,12 +74,12 @@ def edit(args: tuple[str, ...]) -> None:
         obj, _ = to_object(documents[0])
     except ManifestError as error:
         raise _kept(str(error), path) from None
-    meta = obj.metadata  # type: ignore[attr-defined]
+    meta = metadata(obj)
     if (type(obj) is not type(original) or meta.name != name
-            or (kind.namespaced and meta.namespace != original.metadata.namespace)):  # type: ignore[attr-defined]
+            or (kind.namespaced and meta.namespace != metadata(original).namespace)):
         raise _kept("the kind, name and namespace of an object cannot be edited", path)
     # The version that was read, whatever the file says: a change made meanwhile is a conflict.
-    meta.resource_version = original.metadata.resource_version  # type: ignore[attr-defined]
+    meta.resource_version = metadata(original).resource_version
 
     async def update(client: Client) -> None:
         await client.update(obj)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from google.protobuf import descriptor_pb2
@@ -109,7 +109,9 @@ def _element_message(field: FieldDescriptor) -> Descriptor | None:
 
 def resolve(kind: kinds.Kind, path: list[str]) -> tuple[Descriptor | None, FieldDescriptor | None]:
     """The message (if any) and field a path leads to; CliError naming the missing step."""
-    message: Descriptor | None = kind.message.DESCRIPTOR  # type: ignore[assignment]
+    # The stubs type a message class's DESCRIPTOR as "descriptor.Descriptor or upb's"; at
+    # runtime upb's is an instance of descriptor.Descriptor.
+    message: Descriptor | None = cast(Descriptor, kind.message.DESCRIPTOR)
     field: FieldDescriptor | None = None
     walked = kind.name
     for step in path:

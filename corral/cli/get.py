@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import click
 from google.protobuf.message import Message
 
-from corral.api import errors, kinds
+from corral.api import errors, kinds, metadata
 from corral.cli.args import Target, parse_targets
 from corral.cli.common import (
     PartialFailure,
@@ -105,7 +105,7 @@ async def _get(client: Client, targets: list[Target], options: GetOptions) -> bo
                 echo_err(f"error: {error.message}")
                 ok = False
                 continue
-            version = obj.metadata.resource_version  # type: ignore[attr-defined]
+            version = metadata(obj).resource_version
             if groups and groups[-1][0] == kind:
                 groups[-1][1].append(obj)
                 groups[-1] = (kind, groups[-1][1], max(groups[-1][2], version, key=_revision))
@@ -171,7 +171,7 @@ async def _watch(client: Client, kind: kinds.Kind, names: list[str], resource_ve
         async for event in stream:
             resource_version = event.resource_version or resource_version
             obj = event.object
-            if obj is None or (names and obj.metadata.name not in names):  # type: ignore[attr-defined]
+            if obj is None or (names and metadata(obj).name not in names):
                 continue
             if options.table:
                 for line in table.render([row(obj, time.time(), **columns)], header=header):

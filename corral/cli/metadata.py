@@ -7,7 +7,7 @@ from typing import Any
 import click
 from google.protobuf.message import Message
 
-from corral.api import errors
+from corral.api import errors, metadata
 from corral.cli.args import MetadataChanges, parse_metadata_changes
 from corral.cli.common import (
     CliError,
@@ -74,7 +74,7 @@ def _command(what: str, field: str, past: str) -> click.Command:
             if by_selector:
                 kind = kind_arg(changes.targets[0].kind)
                 found = await client.list_all(kind, namespace, label_selector=label_selector)
-                pairs = [(kind, obj.metadata.name) for obj in found.items]  # type: ignore[attr-defined]
+                pairs = [(kind, metadata(obj).name) for obj in found.items]
             else:
                 pairs = [(kind_arg(t.kind), t.name) for t in changes.targets]
             ok = True
@@ -83,7 +83,7 @@ def _command(what: str, field: str, past: str) -> click.Command:
 
                 def mutate(obj: Message) -> bool:
                     nonlocal changed
-                    values = getattr(obj.metadata, field)  # type: ignore[attr-defined]
+                    values = getattr(metadata(obj), field)
                     changed = apply_changes(values, changes, overwrite, what)
                     return changed
 

@@ -14,7 +14,7 @@ from typing import Any
 from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
 
-from corral.api import kinds
+from corral.api import kinds, metadata
 
 NONE = "<none>"
 UNKNOWN = "<unknown>"
@@ -116,7 +116,7 @@ def row(obj: Message, now: float, *, wide: bool = False, namespace: bool = False
     """One object's cells, matching `headers` called with the same options."""
     columns = columns_of(kinds.of_message(obj))
     cells = columns.cells(obj, now) + (columns.wide_cells(obj, now) if wide else [])
-    meta = obj.metadata  # type: ignore[attr-defined]
+    meta = metadata(obj)
     if namespace:
         cells.insert(0, meta.namespace)
     if labels:
@@ -163,7 +163,7 @@ def resource_name(kind: kinds.Kind) -> str:
 
 def object_name(obj: Message) -> str:
     """`deployment.apps/web`, as `-o name` prints it."""
-    return f"{resource_name(kinds.of_message(obj))}/{obj.metadata.name}"  # type: ignore[attr-defined]
+    return f"{resource_name(kinds.of_message(obj))}/{metadata(obj).name}"
 
 
 # ------------------------------------------------------------ per kind

@@ -56,7 +56,7 @@ def error_message(error: BaseException) -> str:
 class CorralGroup(click.Group):
     """A group whose `main` turns every failure into one line on stderr."""
 
-    def main(  # type: ignore[override]
+    def main(
         self,
         args: Sequence[str] | None = None,
         prog_name: str | None = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import click
 
 from corral.api import quantity
@@ -21,8 +23,8 @@ def memory_text(n: int) -> str:
     return f"{(n + MIB - 1) // MIB}Mi"
 
 
-def _millis(usage: object, key: str) -> int:
-    text = usage.get(key, "0")  # type: ignore[attr-defined]
+def _millis(usage: Mapping[str, str], key: str) -> int:
+    text = usage.get(key, "0")
     try:
         return quantity.cpu_millis(text) if key == "cpu" else quantity.to_int(text)
     except quantity.InvalidQuantity:
