@@ -31,6 +31,7 @@ from controller.rollout import Condition, ReplicaSetView, Status
 from corral.api import (
     MAX_INT,
     NORMAL,
+    POD_TERMINAL_PHASES,
     WARNING,
     InvalidSelector,
     apps,
@@ -495,7 +496,7 @@ class DeploymentController(Controller):
             return True
         for rs in old:
             for pod in self.pods.by_index(CONTROLLER_UID_INDEX, rs.metadata.uid):
-                if pod.status.phase not in ("Succeeded", "Failed"):
+                if pod.status.phase not in POD_TERMINAL_PHASES:
                     return True
         return False
 

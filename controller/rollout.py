@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from corral.api import apps, intstr
+from corral.api import ConditionStatus, apps, intstr
 
 # -- fenceposts ------------------------------------------------------------------------------
 
@@ -307,7 +307,9 @@ def remove_condition(conditions: Sequence[Condition], type_: str) -> list[Condit
     return [c for c in conditions if c.type != type_]
 
 
-def condition(type_: str, status: str, reason: str, message: str, now: float) -> Condition:
+def condition(
+    type_: str, status: ConditionStatus, reason: str, message: str, now: float
+) -> Condition:
     return Condition(type_, status, reason, message, last_update=now, last_transition=now)
 
 

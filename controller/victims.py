@@ -15,14 +15,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from corral.api import (
+    CONDITION_TRUE,
+    POD_PENDING,
+    POD_RUNNING,
+    POD_TERMINAL_PHASES,
+    POD_UNKNOWN,
+)
 from corral.api.v1 import core_pb2, meta_pb2
 
-_PHASE_RANK = {"Pending": 0, "": 0, "Unknown": 1, "Running": 2}
+# An unset phase ranks as Pending.
+_PHASE_RANK = {POD_PENDING: 0, "": 0, POD_UNKNOWN: 1, POD_RUNNING: 2}
 
 
 def is_active(pod: core_pb2.Pod) -> bool:
     """Counts towards a ReplicaSet: not finished and not being deleted."""
-    return pod.status.phase not in ("Succeeded", "Failed") and not pod.metadata.HasField(
+    return pod.status.phase not in POD_TERMINAL_PHASES and not pod.metadata.HasField(
         "deletion_timestamp"
     )
 
@@ -33,13 +41,13 @@ def ready_condition(pod: core_pb2.Pod) -> meta_pb2.Condition | None:
 
 def is_ready(pod: core_pb2.Pod) -> bool:
     condition = ready_condition(pod)
-    return condition is not None and condition.status == "True"
+    return condition is not None and condition.status == CONDITION_TRUE
 
 
 def ready_since(pod: core_pb2.Pod) -> float | None:
     """When the pod became ready (seconds since the epoch), or None if it is not ready."""
     condition = ready_condition(pod)
-    if condition is None or condition.status != "True":
+    if condition is None or condition.status != CONDITION_TRUE:
         return None
     return condition.last_transition_time.ToNanoseconds() / 1e9
 

@@ -64,6 +64,7 @@ from corral.api.vocabulary import (
     POD_PENDING,
     POD_RUNNING,
     POD_SUCCEEDED,
+    POD_TERMINAL_PHASES,
     POD_UNKNOWN,
     WARNING,
     ConditionStatus,
@@ -88,6 +89,7 @@ __all__ = [  # noqa: RUF022 (grouped by what they are, not sorted)
     "validate_label_key", "validate_label_value",
     # vocabularies
     "PodPhase", "POD_PENDING", "POD_RUNNING", "POD_SUCCEEDED", "POD_FAILED", "POD_UNKNOWN",
+    "POD_TERMINAL_PHASES",
     "NamespacePhase", "NAMESPACE_ACTIVE", "NAMESPACE_TERMINATING",
     "ConditionStatus", "CONDITION_TRUE", "CONDITION_FALSE", "CONDITION_UNKNOWN",
     "EventType", "NORMAL", "WARNING",

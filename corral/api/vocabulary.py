@@ -17,6 +17,8 @@ POD_RUNNING: Final = "Running"
 POD_SUCCEEDED: Final = "Succeeded"
 POD_FAILED: Final = "Failed"
 POD_UNKNOWN: Final = "Unknown"
+# A pod in one of these phases has finished for good: its containers will not run again.
+POD_TERMINAL_PHASES: Final[tuple[PodPhase, ...]] = (POD_SUCCEEDED, POD_FAILED)
 
 # -- namespaces ----------------------------------------------------------------------------------
 
