@@ -126,8 +126,8 @@ class RunningWatch:
             pod = event.object
             if pod is None or event.type == "DELETED":
                 continue
-            if pod.status.phase == "Running" and pod.metadata.name not in self.running_at:  # type: ignore[attr-defined]
-                self.running_at[pod.metadata.name] = time.perf_counter()  # type: ignore[attr-defined]
+            if pod.status.phase == "Running" and pod.metadata.name not in self.running_at:
+                self.running_at[pod.metadata.name] = time.perf_counter()
                 self.changed.set()
 
     async def wait_for(self, names: Sequence[str], timeout: float = 120.0) -> None:

@@ -37,7 +37,7 @@ def make_config_map(name: str, namespace: str) -> core_pb2.ConfigMap:
     return cm
 
 
-class CallLog(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class CallLog(grpc.aio.UnaryUnaryClientInterceptor):
     """Writes down the status code of every call the client sends, retries included,
     so a test can count attempts at a real server."""
 

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -173,8 +174,8 @@ async def nodes_ready(client: Client, count: int) -> None:
     await eventually(ready, timeout=60, what=f"{count} ready nodes")
 
 
-def app(name: str, replicas: int, **kwargs: object) -> apps_pb2.Deployment:
-    d = deployment(name, "apps", replicas=replicas, image=TEST_IMAGE, **kwargs)  # type: ignore[arg-type]
+def app(name: str, replicas: int, **kwargs: Any) -> apps_pb2.Deployment:
+    d = deployment(name, "apps", replicas=replicas, image=TEST_IMAGE, **kwargs)
     spec = d.spec.template.spec
     spec.termination_grace_period_seconds = 1
     spec.containers[0].command.extend(["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"])

@@ -54,8 +54,8 @@ def test_missing_config_file_is_an_empty_config(tmp_path: Path) -> None:
 
 def test_selected_context_is_the_named_one_else_the_current_one() -> None:
     config = parse("current-context: a\ncontexts: [{name: a}, {name: b}]\n", "cfg")
-    assert config.selected().name == "a"  # type: ignore[union-attr]
-    assert config.selected("b").name == "b"  # type: ignore[union-attr]
+    assert config.selected().name == "a"
+    assert config.selected("b").name == "b"
     with pytest.raises(ConfigError, match=r'context "c" does not exist \(contexts: a, b\)'):
         config.selected("c")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from corral.api.v1 import core_pb2
 from corral.cli import cli
@@ -17,7 +17,7 @@ MANIFESTS = Path(__file__).parent.parent / "manifests"
 UNREACHABLE = "127.0.0.1:1"
 
 
-def invoke(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 

@@ -150,7 +150,7 @@ def test_object_names_carry_the_api_group() -> None:
 def test_every_kind_has_a_table_whose_rows_match_its_headers() -> None:
     for kind in kinds.KINDS:
         obj = kind.message()
-        obj.metadata.name = "x"  # type: ignore[attr-defined]
+        obj.metadata.name = "x"
         for wide in (False, True):
             assert len(row(obj, NOW, wide=wide, namespace=True, labels=True)) == len(
                 headers(kind, wide=wide, namespace=True, labels=True)), kind.name
