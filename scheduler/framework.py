@@ -96,6 +96,7 @@ class Framework:
 
     def __init__(self, config: Config | None = None, rng: random.Random | None = None) -> None:
         self.config = config or Config()
+        # A third-party module registers its plugins when imported (scheduler/plugins/).
         for module in self.config.plugins:
             try:
                 importlib.import_module(module)
