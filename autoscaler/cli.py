@@ -22,7 +22,7 @@ from autoscaler.metrics_source import DEFAULT_MAX_AGE
 from autoscaler.service import Autoscaler, Options
 from corral.client import log as corral_log
 from corral.client import metrics as corral_metrics
-from scheduler.framework import InvalidConfig as InvalidSchedulerConfig
+from scheduler.config import InvalidConfig as InvalidSchedulerConfig
 
 
 def _positive(text: str) -> float:

@@ -35,7 +35,7 @@ from autoscaler.providers.base import Provider, ProviderError, ProviderNode, new
 from corral.api import EventType, errors
 from corral.api.v1 import core_pb2
 from corral.client import NORMAL, WARNING, Client, EventRecorder, Informer
-from scheduler.framework import Config as SchedulerConfig
+from scheduler.config import Config as SchedulerConfig
 from scheduler.model import TERMINAL_PHASES
 
 STATUS_NAMESPACE = "corral-system"

@@ -26,8 +26,8 @@ from autoscaler.metrics_source import DEFAULT_MAX_AGE, MetricsSource
 from autoscaler.providers.base import Provider
 from corral.api.v1 import autoscaling_pb2, core_pb2, metrics_pb2
 from corral.client import Client, EventRecorder, LeaderElector, SharedInformers
+from scheduler.config import load_config as load_scheduler_config
 from scheduler.framework import Framework
-from scheduler.framework import load_config as load_scheduler_config
 
 LEASE_NAME = "corral-autoscaler"
 HOST = socket.gethostname()

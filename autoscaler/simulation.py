@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from autoscaler.config import GROUP_LABEL, NodeGroup
 from corral.api.v1 import core_pb2
 from scheduler.cache import Cache
-from scheduler.framework import Config as SchedulerConfig
+from scheduler.config import Config as SchedulerConfig
 from scheduler.framework import Framework
 from scheduler.model import HOSTNAME_LABEL, TERMINAL_PHASES, InvalidPod, PodInfo, pod_info
 

@@ -1,2 +1,3 @@
-"""corral-scheduler: binds pending pods to nodes (see scheduler/service.py for the loop and
-scheduler/framework.py for the plugin framework)."""
+"""corral-scheduler: binds pending pods to nodes. scheduler/service.py is the loop,
+scheduler/framework.py the cycle that runs the plugins (scheduler/plugins/, one module
+each) chosen by the config (scheduler/config.py)."""

@@ -15,7 +15,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from corral.api import DEFAULT_SCHEDULER_NAME
 from corral.client import Client, metrics
 from corral.client import log as corral_log
-from scheduler.framework import Config, Framework, InvalidConfig, load_config
+from scheduler.config import Config, InvalidConfig, load_config
+from scheduler.framework import Framework
 from scheduler.service import LEASE_NAME, Options, Scheduler
 
 _log = logging.getLogger("corral.scheduler")

@@ -1,23 +1,7 @@
-"""The plugin framework: one registry of filters and scores, a config that picks them, and
-the scheduling cycle that runs them over the nodes.
+"""The framework: the scheduling cycle that runs the configured plugins over the nodes.
 
-A filter is one function `(state, pod, node) -> None | reason(s)`: None when the node can
-take the pod, else why not, in the words the "0/N nodes are available" message uses. A
-score is one function `(state, pod, node) -> number`, higher is better, with a normalizer
-that brings a plugin's raw numbers to 0-100 over the nodes being compared. Either may
-have a "pre" step run once per pod: it computes what the per-node function needs (into
-`state`) and returns False when the plugin has nothing to check for this pod, so the
-per-node loop skips it. Writing a new plugin:
-
-    from scheduler.framework import filter_plugin
-
-    @filter_plugin("NoGpuForBatch")
-    def no_gpu_for_batch(state, pod, node):
-        if pod.labels.get("tier") == "batch" and "gpu" in node.labels:
-            return "node(s) are kept for GPU work"
-        return None
-
-and listing its module under `plugins:` in the `--config` file.
+Plugins live in scheduler/plugins/ (one module each, registered in one list in its
+__init__.py); the config that picks them and their weights in scheduler/config.py.
 
 Sampling: like Kubernetes' percentageOfNodesToScore, a cycle stops filtering once it has
 found enough feasible nodes and scores only those; the search starts where the previous
@@ -34,234 +18,22 @@ from __future__ import annotations
 
 import importlib
 import itertools
-import json
 import random
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-import yaml
 
 from scheduler.cache import Cache
+from scheduler.config import Config, InvalidConfig
 from scheduler.model import NodeInfo, PodInfo
+from scheduler.plugins import FILTERS, SCORES
 
-Reasons = str | tuple[str, ...] | None
+# Re-exported: third-party plugin modules were told to import the decorators from here.
+from scheduler.plugins import filter_plugin as filter_plugin
+from scheduler.plugins import score_plugin as score_plugin
+from scheduler.plugins.interface import CycleState, FilterFn, FilterPlugin, ScorePlugin
 
-
-class CycleState(dict[str, Any]):
-    """What pre-steps computed for one pod in one scheduling cycle, by plugin name."""
-
-
-FilterFn = Callable[[CycleState, PodInfo, NodeInfo], Reasons]
-PreFilterFn = Callable[[CycleState, PodInfo, Cache], bool]
-ScoreFn = Callable[[CycleState, PodInfo, NodeInfo], float]
-PreScoreFn = Callable[[CycleState, PodInfo, Cache, list[NodeInfo]], bool]
-# Optional fast form of a score: every node's raw score in one call.
-ScoreNodesFn = Callable[[CycleState, PodInfo, list[NodeInfo]], list[float]]
-NormalizeFn = Callable[[list[float]], list[float]]
-
-
-@dataclass(frozen=True)
-class FilterPlugin:
-    name: str
-    filter: FilterFn
-    prefilter: PreFilterFn | None = None
-    # Whether evicting pods from a node can make this filter pass there.
-    preemption_helps: bool = False
-    # True when the verdict depends only on the node object (labels, taints, readiness,
-    # cordoning) and the pod's tolerations, nodeSelector and required node affinity: the
-    # framework then caches which nodes pass, per such pod shape, until a node changes.
-    static: bool = False
-
-
-@dataclass(frozen=True)
-class ScorePlugin:
-    name: str
-    score: ScoreFn
-    weight: int = 1
-    normalize: NormalizeFn | None = None
-    prescore: PreScoreFn | None = None
-    score_nodes: ScoreNodesFn | None = None
-
-
-FILTERS: dict[str, FilterPlugin] = {}
-SCORES: dict[str, ScorePlugin] = {}
-
-
-def filter_plugin(
-    name: str, *, prefilter: PreFilterFn | None = None, preemption_helps: bool = False,
-    static: bool = False,
-) -> Callable[[FilterFn], FilterFn]:
-    """Registers a filter under `name` (decorator)."""
-    def register(fn: FilterFn) -> FilterFn:
-        if name in FILTERS:
-            raise ValueError(f"a filter plugin named {name!r} is already registered")
-        FILTERS[name] = FilterPlugin(name, fn, prefilter, preemption_helps, static)
-        return fn
-    return register
-
-
-def score_plugin(
-    name: str, *, weight: int = 1, normalize: NormalizeFn | None = None,
-    prescore: PreScoreFn | None = None, score_nodes: ScoreNodesFn | None = None,
-) -> Callable[[ScoreFn], ScoreFn]:
-    """Registers a score under `name` with its default weight (decorator); `score_nodes`,
-    when given, must equal [fn(state, pod, node) for node in nodes], only faster."""
-    def register(fn: ScoreFn) -> ScoreFn:
-        if name in SCORES:
-            raise ValueError(f"a score plugin named {name!r} is already registered")
-        SCORES[name] = ScorePlugin(name, fn, weight, normalize, prescore, score_nodes)
-        return fn
-    return register
-
-
-# -- normalizers ---------------------------------------------------------------------------------
-
-MAX_SCORE = 100.0
-
-
-def normalize_by_max(values: list[float]) -> list[float]:
-    """0-100 in proportion to the highest value (all 0 when every value is 0)."""
-    top = max(values, default=0.0)
-    if top <= 0:
-        return [0.0] * len(values)
-    return [MAX_SCORE * v / top for v in values]
-
-
-def normalize_reversed(values: list[float]) -> list[float]:
-    """Fewer is better: 100 for 0, 0 for the highest value."""
-    top = max(values, default=0.0)
-    if top <= 0:
-        return [MAX_SCORE] * len(values)
-    return [MAX_SCORE - MAX_SCORE * v / top for v in values]
-
-
-def normalize_min_max(values: list[float]) -> list[float]:
-    """The lowest value gives 0, the highest 100 (all 0 when they are equal)."""
-    low, high = min(values, default=0.0), max(values, default=0.0)
-    if high == low:
-        return [0.0] * len(values)
-    return [MAX_SCORE * (v - low) / (high - low) for v in values]
-
-
-def normalize_min_max_reversed(values: list[float]) -> list[float]:
-    """The lowest value gives 100, the highest 0."""
-    low, high = min(values, default=0.0), max(values, default=0.0)
-    if high == low:
-        return [MAX_SCORE] * len(values)
-    return [MAX_SCORE * (high - v) / (high - low) for v in values]
-
-
-# -- configuration -------------------------------------------------------------------------------
-
-DEFAULT_FILTERS = (
-    "NodeReady",
-    "NodeUnschedulable",
-    "TaintToleration",
-    "NodeAffinity",
-    "NodePorts",
-    "NodeResourcesFit",
-    "PodTopologySpread",
-    "InterPodAffinity",
-)
-
-DEFAULT_MIN_FEASIBLE_NODES = 100
+# The share of the nodes an adaptive cycle looks for (see above).
 ADAPTIVE_PERCENTAGE = 5
-
-
-class InvalidConfig(ValueError):
-    """A --config file that cannot be used; the message names the file, the key and why."""
-
-
-@dataclass
-class Config:
-    filters: list[str] = field(default_factory=lambda: list(DEFAULT_FILTERS))
-    # Score plugin name → weight; None: every registered score with its default weight.
-    scores: dict[str, int] | None = None
-    # 0: adaptive (see the module doc); 1-100: that share of the nodes.
-    percentage_of_nodes_to_score: int = 0
-    min_feasible_nodes: int = DEFAULT_MIN_FEASIBLE_NODES
-    plugins: list[str] = field(default_factory=list)
-
-
-_CONFIG_KEYS = {
-    "filters": "filters",
-    "scores": "scores",
-    "percentageOfNodesToScore": "percentage_of_nodes_to_score",
-    "minFeasibleNodesToFind": "min_feasible_nodes",
-    "plugins": "plugins",
-}
-
-
-def load_config(path: str | Path) -> Config:
-    """Reads a YAML (or JSON) scheduler config:
-
-        plugins: [my_company.scheduler_plugins]   # modules that register plugins
-        filters: [NodeReady, NodeResourcesFit, ...]   # in order; omitted: the defaults
-        scores: {LeastAllocated: 1, ImageLocality: 0}  # weights; 0 disables
-        percentageOfNodesToScore: 0                   # 0: adaptive
-        minFeasibleNodesToFind: 100
-    """
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise InvalidConfig(f"cannot read scheduler config {path}: {error.strerror}") from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as error:
-        raise InvalidConfig(f"scheduler config {path} is not valid YAML/JSON: {error}") from None
-    return config_from_dict(data or {}, str(path))
-
-
-def config_from_dict(data: Any, where: str = "scheduler config") -> Config:
-    if not isinstance(data, dict):
-        raise InvalidConfig(f"{where}: expected a mapping at the top, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(_CONFIG_KEYS))
-    if unknown:
-        raise InvalidConfig(
-            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(_CONFIG_KEYS)})"
-        )
-    config = Config()
-    if "plugins" in data:
-        config.plugins = _string_list(data["plugins"], f"{where}: plugins")
-    if "filters" in data:
-        config.filters = _string_list(data["filters"], f"{where}: filters")
-    if "scores" in data:
-        scores = data["scores"]
-        if not isinstance(scores, dict):
-            raise InvalidConfig(f"{where}: scores must map plugin names to weights")
-        config.scores = {}
-        for name, weight in scores.items():
-            if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
-                raise InvalidConfig(
-                    f"{where}: scores.{name}: the weight must be a whole number ≥ 0, got {weight!r}"
-                )
-            config.scores[str(name)] = weight
-    if "percentageOfNodesToScore" in data:
-        value = data["percentageOfNodesToScore"]
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
-            raise InvalidConfig(
-                f"{where}: percentageOfNodesToScore must be 0 (adaptive) to 100, got {value!r}"
-            )
-        config.percentage_of_nodes_to_score = value
-    if "minFeasibleNodesToFind" in data:
-        value = data["minFeasibleNodesToFind"]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise InvalidConfig(f"{where}: minFeasibleNodesToFind must be ≥ 1, got {value!r}")
-        config.min_feasible_nodes = value
-    return config
-
-
-def _string_list(value: Any, where: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidConfig(f"{where} must be a list of names")
-    return list(value)
-
-
-# -- the scheduling cycle ------------------------------------------------------------------------
 
 
 @dataclass
@@ -323,11 +95,8 @@ class Framework:
     """The configured plugins and the cycle that runs them. Pure: no I/O."""
 
     def __init__(self, config: Config | None = None, rng: random.Random | None = None) -> None:
-        # The built-in plugins register themselves on import.
-        from scheduler import filters as _filters  # noqa: F401
-        from scheduler import scores as _scores  # noqa: F401
-
         self.config = config or Config()
+        # A third-party module registers its plugins when imported (scheduler/plugins/).
         for module in self.config.plugins:
             try:
                 importlib.import_module(module)

@@ -31,7 +31,8 @@ from corral.api import DEFAULT_SCHEDULER_NAME, errors
 from corral.api.v1 import core_pb2
 from corral.client import NORMAL, WARNING, Client, EventRecorder, LeaderElector, SharedInformers
 from scheduler.cache import Cache
-from scheduler.framework import Config, Framework
+from scheduler.config import Config
+from scheduler.framework import Framework
 from scheduler.model import TERMINAL_PHASES, InvalidPod, PodInfo, pod_info
 from scheduler.preemption import Preemption, find_preemption
 from scheduler.queue import QueuedPod, SchedulingQueue

@@ -1,8 +1,12 @@
-"""Builders of Node and Pod objects for tests and the benchmark, written in manifest terms.
+"""Builders of Node, Pod and Namespace objects for tests and the benchmark, written in
+manifest terms, and runners of one plugin on a hand-made cache.
 
     make_node("n1", cpu="4", labels={"zone": "a"}, taints=[("dedicated", "gpu", "NoSchedule")])
     make_pod("web-1", cpu="500m", labels={"app": "web"},
              spec={"affinity": {...}})           # any extra spec fields, by manifest name
+    cache = cache_of([make_node("n")], [make_pod("a", node_name="n")])
+    run_filter("NodeResourcesFit", make_pod("b", cpu="1"), cache, "n")  # None or reason(s)
+    run_score("LeastAllocated", make_pod("b"), cache)                   # {node: 0-100}
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ from typing import Any
 from google.protobuf import json_format
 
 from corral.api.v1 import core_pb2
-from scheduler.model import HOSTNAME_LABEL
+from scheduler.cache import Cache
+from scheduler.model import HOSTNAME_LABEL, ZONE_LABEL, PodInfo, pod_info
+from scheduler.plugins import FILTERS, SCORES
+from scheduler.plugins.interface import CycleState, Reasons
 
 
 def make_node(
@@ -83,3 +90,53 @@ def make_pod(
     pod = json_format.ParseDict(manifest, core_pb2.Pod())
     pod.metadata.creation_timestamp.FromNanoseconds(int(created * 1e9))
     return pod
+
+
+def make_namespace(name: str, **labels: str) -> core_pb2.Namespace:
+    namespace = core_pb2.Namespace()
+    namespace.metadata.name = name
+    namespace.metadata.labels.update(labels)
+    return namespace
+
+
+def zoned_nodes() -> list[core_pb2.Node]:
+    """Three nodes in two zones: a1 and a2 in zone "a", b1 in zone "b"."""
+    return [make_node("a1", labels={ZONE_LABEL: "a"}), make_node("a2", labels={ZONE_LABEL: "a"}),
+            make_node("b1", labels={ZONE_LABEL: "b"})]
+
+
+def cache_of(nodes: Iterable[core_pb2.Node], pods: Iterable[core_pb2.Pod] = ()) -> Cache:
+    """A cache holding `nodes` and `pods` (pods with a nodeName count on that node)."""
+    cache = Cache()
+    for node in nodes:
+        cache.set_node(node)
+    for pod in pods:
+        cache.add_pod(pod_info(pod))
+    return cache
+
+
+def run_filter(name: str, pod: core_pb2.Pod | PodInfo, cache: Cache, node: str) -> Reasons:
+    """The filter's verdict on one node; None also when its pre-step says "nothing to check"."""
+    info = pod if isinstance(pod, PodInfo) else pod_info(pod)
+    plugin = FILTERS[name]
+    state = CycleState()
+    if plugin.prefilter is not None and not plugin.prefilter(state, info, cache):
+        return None
+    return plugin.filter(state, info, cache.nodes[node])
+
+
+def run_score(
+    name: str, pod: core_pb2.Pod, cache: Cache, nodes: list[str] | None = None
+) -> dict[str, float]:
+    """The score's normalized 0-100 scores per node, rounded to 2 places (all 0 when its
+    pre-step skips); every node of the cache unless `nodes` names some."""
+    plugin = SCORES[name]
+    info = pod_info(pod)
+    infos = [cache.nodes[n] for n in (nodes or [n.name for n in cache.node_list()])]
+    state = CycleState()
+    if plugin.prescore is not None and not plugin.prescore(state, info, cache, infos):
+        return {node.name: 0.0 for node in infos}
+    raw = [plugin.score(state, info, node) for node in infos]
+    if plugin.normalize is not None:
+        raw = plugin.normalize(raw)
+    return {node.name: round(value, 2) for node, value in zip(infos, raw, strict=True)}

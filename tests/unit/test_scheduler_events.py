@@ -1,39 +1,47 @@
-"""corral/events.py's EventRecorder (used by the scheduler): dedup, counts, rate limits."""
+"""corral/client/events.py's EventRecorder (used by the scheduler): dedup, counts, rate limits."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
+from typing import TypeVar
 
 import pytest
+from google.protobuf.message import Message
 
 from corral.api import errors
 from corral.api.v1 import core_pb2
-from corral.client.events import WARNING, EventRecorder
+from corral.client import WARNING, Client, EventRecorder
 from scheduler.testing import make_pod
 
+M = TypeVar("M", bound=Message)
 
-class RecordingClient:
-    """Just enough of corral.client.Client for the recorder: create and update."""
+
+class RecordingClient(Client):
+    """A Client that keeps Events in memory; the recorder only creates and updates, so it
+    never opens a connection."""
 
     def __init__(self) -> None:
+        super().__init__("in-memory")
         self.events: dict[str, core_pb2.Event] = {}
         self.writes = 0
 
-    async def create(self, event: core_pb2.Event) -> core_pb2.Event:
+    async def create(self, obj: M, *, dry_run: bool = False) -> M:
+        assert isinstance(obj, core_pb2.Event)
         self.writes += 1
-        if event.metadata.name in self.events:
-            raise errors.AlreadyExists(event.metadata.name)
-        stored = copy.deepcopy(event)
+        if obj.metadata.name in self.events:
+            raise errors.AlreadyExists(obj.metadata.name)
+        stored = copy.deepcopy(obj)
         stored.metadata.resource_version = "1"
-        self.events[event.metadata.name] = stored
+        self.events[obj.metadata.name] = stored
         return stored
 
-    async def update(self, event: core_pb2.Event) -> core_pb2.Event:
+    async def update(self, obj: M, *, dry_run: bool = False) -> M:
+        assert isinstance(obj, core_pb2.Event)
         self.writes += 1
-        stored = copy.deepcopy(event)
-        stored.metadata.resource_version = str(int(event.metadata.resource_version) + 1)
-        self.events[event.metadata.name] = stored
+        stored = copy.deepcopy(obj)
+        stored.metadata.resource_version = str(int(obj.metadata.resource_version) + 1)
+        self.events[obj.metadata.name] = stored
         return stored
 
 
@@ -56,7 +64,7 @@ async def drain(recorder: EventRecorder) -> None:
 @pytest.mark.asyncio
 async def test_repeated_event_updates_one_event_with_a_count() -> None:
     client = RecordingClient()
-    recorder = EventRecorder(client, "corral-scheduler", clock=Clock())  # type: ignore[arg-type]
+    recorder = EventRecorder(client, "corral-scheduler", clock=Clock())
     pod = make_pod("web-1")
     for _ in range(3):
         recorder.event(pod, WARNING, "FailedScheduling", "0/1 nodes are available: ...")
@@ -76,7 +84,7 @@ async def test_repeated_event_updates_one_event_with_a_count() -> None:
 async def test_one_object_cannot_flood_and_its_budget_refills_slowly() -> None:
     client = RecordingClient()
     clock = Clock()
-    recorder = EventRecorder(client, "c", per_object_burst=5, per_object_refill_seconds=60,  # type: ignore[arg-type]
+    recorder = EventRecorder(client, "c", per_object_burst=5, per_object_refill_seconds=60,
                              clock=clock)
     pod = make_pod("loop")
     for i in range(20):
@@ -93,7 +101,7 @@ async def test_one_object_cannot_flood_and_its_budget_refills_slowly() -> None:
 @pytest.mark.asyncio
 async def test_global_rate_limit_bounds_events_across_objects() -> None:
     client = RecordingClient()
-    recorder = EventRecorder(client, "c", qps=1, burst=10, clock=Clock())  # type: ignore[arg-type]
+    recorder = EventRecorder(client, "c", qps=1, burst=10, clock=Clock())
     for i in range(50):
         recorder.event(make_pod(f"p{i}"), "Normal", "Scheduled", "ok")
     await drain(recorder)

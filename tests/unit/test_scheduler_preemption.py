@@ -8,16 +8,7 @@ from scheduler.cache import Cache
 from scheduler.framework import Framework
 from scheduler.model import pod_info
 from scheduler.preemption import find_preemption
-from scheduler.testing import make_node, make_pod
-
-
-def cache_of(nodes, pods=()) -> Cache:
-    cache = Cache()
-    for node in nodes:
-        cache.set_node(node)
-    for pod in pods:
-        cache.add_pod(pod_info(pod))
-    return cache
+from scheduler.testing import cache_of, make_node, make_pod
 
 
 def preempt(cache: Cache, pod):

@@ -8,22 +8,16 @@ import copy
 import pytest
 
 from corral.api.v1 import core_pb2
+from corral.client import Client
 from scheduler.model import pod_info
 from scheduler.service import Scheduler
-from scheduler.testing import make_node, make_pod
+from scheduler.testing import make_namespace, make_node, make_pod
 
 
 @pytest.fixture
 def scheduler() -> Scheduler:
-    # The handlers never call the client; the informers are not started.
-    return Scheduler(client=None)  # type: ignore[arg-type]
-
-
-def namespace(name: str, **labels: str) -> core_pb2.Namespace:
-    ns = core_pb2.Namespace()
-    ns.metadata.name = name
-    ns.metadata.labels.update(labels)
-    return ns
+    # The handlers never call the client (it never connects); the informers are not started.
+    return Scheduler(client=Client("unused"))
 
 
 def park_unschedulable(scheduler: Scheduler, pod: core_pb2.Pod) -> None:
@@ -37,10 +31,10 @@ def park_unschedulable(scheduler: Scheduler, pod: core_pb2.Pod) -> None:
 def test_a_namespace_label_change_sends_unschedulable_pods_round_again(
     scheduler: Scheduler,
 ) -> None:
-    old = namespace("ns-b", team="b")
+    old = make_namespace("ns-b", team="b")
     scheduler._on_namespace_add(old)
     park_unschedulable(scheduler, make_pod("web"))
-    relabelled = namespace("ns-b", team="a")
+    relabelled = make_namespace("ns-b", team="a")
     scheduler._on_namespace_update(old, relabelled)
     assert scheduler.cache.namespace_labels == {"ns-b": {"team": "a"}}
     assert scheduler.queue.sizes()["unschedulable"] == 0
@@ -49,7 +43,7 @@ def test_a_namespace_label_change_sends_unschedulable_pods_round_again(
 def test_a_namespace_update_without_label_changes_leaves_unschedulable_pods_waiting(
     scheduler: Scheduler,
 ) -> None:
-    ns = namespace("ns-a", team="a")
+    ns = make_namespace("ns-a", team="a")
     scheduler._on_namespace_add(ns)
     park_unschedulable(scheduler, make_pod("web"))
     annotated = copy.deepcopy(ns)
