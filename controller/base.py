@@ -138,14 +138,14 @@ async def claim(
                 continue
             released = await _release(client, candidate, owner_meta.uid)
             if released:
-                log.info("released object=%s owner=%s reason=labels-no-longer-match",
+                log.info("event=released object=%s owner=%s reason=labels-no-longer-match",
                          object_key(candidate), owner_key)
             continue
         if not matches or deleting or is_deleting(candidate):
             continue
         adopted = await _adopt(client, candidate, owner)
         if adopted is not None:
-            log.info("adopted object=%s owner=%s", object_key(candidate), owner_key)
+            log.info("event=adopted object=%s owner=%s", object_key(candidate), owner_key)
             claimed.append(adopted)
     return claimed
 

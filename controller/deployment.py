@@ -16,7 +16,7 @@ import copy
 import logging
 from collections.abc import Callable, Sequence
 
-from controller import rollout
+from controller import reasons, rollout
 from controller.base import (
     CONTROLLER_UID_INDEX,
     Controller,
@@ -219,10 +219,10 @@ class DeploymentController(Controller):
         try:
             selector = from_label_selector(d.spec.selector)
         except InvalidSelector as error:
-            self.log.warning("invalid selector deployment=%s error=%s", key, error)
+            self.log.warning("event=invalid_selector deployment=%s error=%s", key, error)
             return
         if selector.empty:
-            self.recorder.event(d, WARNING, "SelectingAll",
+            self.recorder.event(d, WARNING, reasons.SELECTING_ALL,
                                 "This deployment is selecting all pods. A non-empty selector "
                                 "is required.")
             return
@@ -339,10 +339,11 @@ class DeploymentController(Controller):
                 f"deployment {key}: replica set name {name} is taken by another template "
                 f"(hash collision); collisionCount is now {collision_count + 1}"
             ) from None
-        self.log.info("created replicaset deployment=%s replicaset=%s replicas=%d revision=%d",
-                      key, name, replicas, new_revision)
+        self.log.info(
+            "event=replicaset_created deployment=%s replicaset=%s replicas=%d revision=%d",
+            key, name, replicas, new_revision)
         if replicas > 0:
-            self.recorder.event(d, NORMAL, "ScalingReplicaSet",
+            self.recorder.event(d, NORMAL, reasons.SCALING_REPLICA_SET,
                                 f"Scaled up replica set {name} from 0 to {replicas}")
         if has_progress_deadline(d):
             conds = rollout.set_condition(conditions_of(d.status), rollout.condition(
@@ -385,10 +386,10 @@ class DeploymentController(Controller):
         updated = await self.client.update(changed)
         if size_changed:
             direction = "up" if size > rs.spec.replicas else "down"
-            self.log.info("scaled replicaset deployment=%s replicaset=%s from=%d to=%d",
+            self.log.info("event=replicaset_scaled deployment=%s replicaset=%s from=%d to=%d",
                           object_key(d), rs.metadata.name, rs.spec.replicas, size)
             self.recorder.event(
-                d, NORMAL, "ScalingReplicaSet",
+                d, NORMAL, reasons.SCALING_REPLICA_SET,
                 f"Scaled {direction} replica set {rs.metadata.name} from {rs.spec.replicas} "
                 f"to {size}",
             )
@@ -518,7 +519,7 @@ class DeploymentController(Controller):
         for rs in old:
             if rs.metadata.name not in doomed:
                 continue
-            self.log.info("deleting old replicaset deployment=%s replicaset=%s revision=%d",
+            self.log.info("event=old_replicaset_deleting deployment=%s replicaset=%s revision=%d",
                           object_key(d), rs.metadata.name, revision_of(rs))
             with contextlib.suppress(errors.NotFound, errors.Conflict):
                 await self.client.delete(ReplicaSet, rs.metadata.name, rs.metadata.namespace,

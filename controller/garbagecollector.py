@@ -146,7 +146,7 @@ class GarbageCollector(Controller):
         try:
             kind = kinds.by_name(ref.kind)
         except kinds.UnknownKind:
-            self.log.warning("owner of unknown kind kind=%s name=%s", ref.kind, ref.name)
+            self.log.warning("event=owner_kind_unknown kind=%s name=%s", ref.kind, ref.name)
             return meta_pb2.ObjectMeta()  # a stand-in that counts as present
         try:
             live = await self.client.get(kind, ref.name, namespace if kind.namespaced else "")
@@ -200,8 +200,9 @@ class GarbageCollector(Controller):
         if not dangling and not waiting:
             return
         policy = "Foreground" if waiting else "Background"
-        self.log.info("deleting dependent object=%s kind=%s policy=%s owners=%s", object_key(obj),
-                      kind, policy, ",".join(f"{r.kind}/{r.name}" for r in meta.owner_references))
+        self.log.info("event=dependent_deleting object=%s kind=%s policy=%s owners=%s",
+                      object_key(obj), kind, policy,
+                      ",".join(f"{r.kind}/{r.name}" for r in meta.owner_references))
         with contextlib.suppress(errors.NotFound, errors.Conflict):
             await self.client.delete(kind, meta.name, meta.namespace, uid=meta.uid,
                                      propagation_policy=policy)
@@ -217,7 +218,7 @@ class GarbageCollector(Controller):
                 blocking += 1
             if is_deleting(dependent):
                 continue
-            self.log.info("deleting dependent in foreground owner=%s object=%s kind=%s",
+            self.log.info("event=dependent_deleting_foreground owner=%s object=%s kind=%s",
                           gc_key(kind, owner), object_key(dependent), dependent_kind)
             with contextlib.suppress(errors.NotFound, errors.Conflict):
                 await self.client.delete(dependent_kind, dep_meta.name, dep_meta.namespace,
@@ -235,7 +236,7 @@ class GarbageCollector(Controller):
                                       lambda ref: None if ref.uid == meta.uid else ref)
             except errors.ApiError as error:
                 failures += 1
-                self.log.warning("could not orphan object=%s owner=%s error=%s",
+                self.log.warning("event=orphan_failed object=%s owner=%s error=%s",
                                  object_key(dependent), gc_key(kind, owner), error)
         if failures:
             raise RetryLater(f"{gc_key(kind, owner)}: {failures} dependents not orphaned yet")
@@ -274,5 +275,5 @@ class GarbageCollector(Controller):
             await self.client.update_with_retry(kind, meta.name, meta.namespace, mutate)
         except errors.NotFound:
             return
-        self.log.info("removed finalizer object=%s kind=%s finalizer=%s",
+        self.log.info("event=finalizer_removed object=%s kind=%s finalizer=%s",
                       object_key(obj), kind, finalizer)

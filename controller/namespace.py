@@ -46,7 +46,7 @@ class NamespaceController(Controller):
             return
         remaining = await self._delete_contents(key)
         if remaining:
-            self.log.info("namespace terminating namespace=%s remaining=%s", key,
+            self.log.info("event=namespace_terminating namespace=%s remaining=%s", key,
                           ",".join(f"{kind}={count}" for kind, count in sorted(remaining.items())))
             self.queue.add_after(key, RECHECK_SECONDS)
             return
@@ -62,7 +62,7 @@ class NamespaceController(Controller):
             await self.client.update_with_retry(core_pb2.Namespace, key, "", drop_finalizer)
         except errors.NotFound:
             return
-        self.log.info("namespace emptied namespace=%s", key)
+        self.log.info("event=namespace_emptied namespace=%s", key)
 
     async def _delete_contents(self, namespace: str) -> dict[str, int]:
         """Deletes what is in the namespace; how many objects of each kind remain."""

@@ -28,6 +28,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from controller import reasons
 from controller.base import NODE_INDEX, Controller, EventRecorder, RetryLater, ensure_index
 from corral.api import NORMAL, errors, index_by_node, is_deleting, object_key, to_timestamp
 from corral.api.v1 import coordination_pb2, core_pb2, meta_pb2
@@ -197,9 +198,9 @@ class NodeLifecycleController(Controller):
         ready.message = "The node's agent stopped renewing its lease."
         ready.last_transition_time.CopyFrom(to_timestamp(now))
         updated = await self.client.update_status(changed)
-        self.log.warning("node not ready node=%s reason=lease-expired grace=%ss",
+        self.log.warning("event=node_not_ready node=%s reason=lease-expired grace=%ss",
                          node.metadata.name, self.grace_period)
-        self.recorder.event(node, NORMAL, "NodeNotReady",
+        self.recorder.event(node, NORMAL, reasons.NODE_NOT_READY,
                             f"Node {node.metadata.name} status is now: NodeNotReady")
         return updated
 
@@ -216,7 +217,7 @@ class NodeLifecycleController(Controller):
         if wanted:
             changed.spec.taints.add(key=wanted, effect=NO_EXECUTE,
                                     time_added=to_timestamp(self.clock()))
-        self.log.info("node taints node=%s taint=%s", node.metadata.name, wanted or "none")
+        self.log.info("event=node_tainted node=%s taint=%s", node.metadata.name, wanted or "none")
         return await self.client.update(changed)
 
     async def _mark_pods_not_ready(self, pods: list[core_pb2.Pod]) -> int:
@@ -237,7 +238,7 @@ class NodeLifecycleController(Controller):
                 continue
             except errors.ApiError as error:
                 failures += 1
-                self.log.warning("could not mark pod not ready pod=%s error=%s",
+                self.log.warning("event=pod_not_ready_failed pod=%s error=%s",
                                  object_key(pod), error)
         return failures
 
@@ -265,9 +266,9 @@ class NodeLifecycleController(Controller):
                           force: bool) -> None:
         meta = pod.metadata
         if not is_deleting(pod):
-            self.log.warning("evicting pod pod=%s node=%s force=%s", object_key(pod),
+            self.log.warning("event=pod_evicting pod=%s node=%s force=%s", object_key(pod),
                              pod.spec.node_name, force)
-            self.recorder.event(pod, NORMAL, "TaintManagerEviction",
+            self.recorder.event(pod, NORMAL, reasons.TAINT_MANAGER_EVICTION,
                                 f"Marking for deletion Pod {object_key(pod)}")
         try:
             await self.client.delete(core_pb2.Pod, meta.name, meta.namespace, uid=meta.uid,

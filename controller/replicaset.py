@@ -13,7 +13,7 @@ import asyncio
 import copy
 import logging
 
-from controller import victims
+from controller import reasons, victims
 from controller.base import (
     CONTROLLER_UID_INDEX,
     Controller,
@@ -169,7 +169,7 @@ class ReplicaSetController(Controller):
         try:
             selector = from_label_selector(rs.spec.selector)
         except InvalidSelector as error:
-            self.log.warning("invalid selector replicaset=%s error=%s", key, error)
+            self.log.warning("event=invalid_selector replicaset=%s error=%s", key, error)
             return
         needs_sync = self.expectations.satisfied(key)
         candidates = self.pods.by_index("namespace", namespace)
@@ -196,7 +196,7 @@ class ReplicaSetController(Controller):
 
     async def _create(self, key: str, rs: apps_pb2.ReplicaSet, count: int) -> str | None:
         self.expectations.expect_creations(key, count)
-        self.log.info("creating pods replicaset=%s count=%d", key, count)
+        self.log.info("event=pods_creating replicaset=%s count=%d", key, count)
         remaining = count
         batch = SLOW_START_INITIAL_BATCH
         while remaining > 0:
@@ -208,7 +208,7 @@ class ReplicaSetController(Controller):
             failures = [r for r in results if isinstance(r, BaseException)]
             for created in results:
                 if isinstance(created, core_pb2.Pod):
-                    self.recorder.event(rs, NORMAL, "SuccessfulCreate",
+                    self.recorder.event(rs, NORMAL, reasons.SUCCESSFUL_CREATE,
                                         f"Created pod: {created.metadata.name}")
             remaining -= size
             if failures:
@@ -218,7 +218,7 @@ class ReplicaSetController(Controller):
                 if not isinstance(error, errors.ApiError):
                     raise error
                 message = f"Error creating: {error}"
-                self.recorder.event(rs, WARNING, "FailedCreate", message)
+                self.recorder.event(rs, WARNING, reasons.FAILED_CREATE, message)
                 return message
             batch *= 2
         return None
@@ -228,7 +228,7 @@ class ReplicaSetController(Controller):
     ) -> str | None:
         doomed = victims.pick_victims(pods, count)
         self.expectations.expect_deletions(key, [object_key(p) for p in doomed])
-        self.log.info("deleting pods replicaset=%s count=%d", key, len(doomed))
+        self.log.info("event=pods_deleting replicaset=%s count=%d", key, len(doomed))
 
         async def delete(pod: core_pb2.Pod) -> None:
             try:
@@ -242,13 +242,13 @@ class ReplicaSetController(Controller):
             except errors.ApiError:
                 self.expectations.deletion_observed(key, object_key(pod))
                 raise
-            self.recorder.event(rs, NORMAL, "SuccessfulDelete",
+            self.recorder.event(rs, NORMAL, reasons.SUCCESSFUL_DELETE,
                                 f"Deleted pod: {pod.metadata.name}")
 
         failures = await gather_errors(delete(pod) for pod in doomed)
         if failures:
             message = f"Error deleting: {failures[0]}"
-            self.recorder.event(rs, WARNING, "FailedDelete", message)
+            self.recorder.event(rs, WARNING, reasons.FAILED_DELETE, message)
             return message
         return None
 
