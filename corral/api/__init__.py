@@ -1,5 +1,6 @@
 """What an API object *is*: the kinds and their generated messages (`corral.api.v1`),
-metadata helpers, errors, quantities, intOrString, selectors, defaults and validation.
+metadata helpers, errors, quantities, intOrString, selectors, defaults, validation and the
+conversion of manifests of older apiVersions.
 
 This wing imports nothing else of ours. Other packages import from here, never from the
 modules inside: `from corral.api import errors, Selector, object_key`.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from corral.api import (
     apps,
+    conversion,
     defaults,
     errors,
     intstr,
@@ -53,7 +55,8 @@ from corral.api.selectors import (
 
 __all__ = [  # noqa: RUF022 (grouped by what they are, not sorted)
     # modules
-    "apps", "defaults", "errors", "intstr", "kinds", "meta", "quantity", "selectors", "validation",
+    "apps", "conversion", "defaults", "errors", "intstr", "kinds", "meta", "quantity", "selectors",
+    "validation",
     # kinds and defaults
     "Kind", "DEFAULT_SCHEDULER_NAME", "MAX_INT",
     # metadata
