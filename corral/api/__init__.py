@@ -1,6 +1,7 @@
 """What an API object *is*: the kinds and their generated messages (`corral.api.v1`),
 metadata helpers, the string vocabularies (phases, condition statuses, event types), errors,
-quantities, intOrString, selectors, defaults and validation.
+quantities, intOrString, selectors, defaults, validation and the conversion of manifests of
+older apiVersions.
 
 This wing imports nothing else of ours. Other packages import from here, never from the
 modules inside: `from corral.api import errors, Selector, object_key`.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from corral.api import (
     apps,
+    conversion,
     defaults,
     errors,
     intstr,
@@ -75,8 +77,8 @@ from corral.api.vocabulary import (
 
 __all__ = [  # noqa: RUF022 (grouped by what they are, not sorted)
     # modules
-    "apps", "defaults", "errors", "intstr", "kinds", "meta", "quantity", "selectors", "validation",
-    "vocabulary",
+    "apps", "conversion", "defaults", "errors", "intstr", "kinds", "meta", "quantity", "selectors",
+    "validation", "vocabulary",
     # kinds and defaults
     "Kind", "DEFAULT_SCHEDULER_NAME", "MAX_INT",
     # metadata

@@ -21,7 +21,7 @@ import difflib
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, cast
@@ -31,7 +31,7 @@ from google.protobuf import timestamp_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from corral.api import kinds
+from corral.api import conversion, kinds
 from corral.api.v1 import meta_pb2
 from corral.cli.ignored_fields import IGNORED_FIELDS, UNSUPPORTED_FIELDS
 
@@ -413,7 +413,7 @@ def to_object(document: Document | dict[str, Any]) -> tuple[Message, list[str]]:
     # The parser may add lines for fields it converts; the caller's document stays as it was.
     parser = _Parser(Document(document.source, document.line, data, dict(document.lines)))
     if api_version in kind.other_api_versions:
-        body = _CONVERSIONS[(kind.name, api_version)](body, parser)
+        body = _converted(kind.name, api_version, body, parser)
     elif api_version != kind.api_version:
         expected = " or ".join((kind.api_version, *kind.other_api_versions))
         raise ManifestError(
@@ -424,6 +424,21 @@ def to_object(document: Document | dict[str, Any]) -> tuple[Message, list[str]]:
     message = kind.message()
     parser.fill(message, body, ())
     return message, parser.warnings
+
+
+def _converted(
+    kind: str, api_version: str, body: dict[str, Any], parser: _Parser
+) -> dict[str, Any]:
+    """The body of another apiVersion in the stored shape; errors point at what was written."""
+    try:
+        converted = conversion.convert(
+            kind, api_version, body, lambda value, path: parser.whole_number(value, 32, path)
+        )
+    except conversion.ConversionError as error:
+        raise parser.fail(error.path, error.message) from None
+    for made, source in converted.sources.items():
+        parser.document.lines[made] = parser.document.line_of(source)
+    return converted.body
 
 
 class _Parser:
@@ -526,14 +541,18 @@ class _Parser:
             return self._base64(value, path)
         if kind in _INTEGER_BITS:
             bits, signed = _INTEGER_BITS[kind]
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise self.fail(path, f"expected integer, got {_describe(value)}")
-            return self.integer(value, bits, path, signed=signed)
+            return self.whole_number(value, bits, path, signed=signed)
         if kind in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise self.fail(path, f"expected number, got {_describe(value)}")
             return float(value)
         raise self.fail(path, f"fields of protobuf type {kind} are not supported")
+
+    def whole_number(self, value: Any, bits: int, path: PathKey, *, signed: bool = True) -> int:
+        """`value` if it is an integer that fits the field, else the error saying why not."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, f"expected integer, got {_describe(value)}")
+        return self.integer(value, bits, path, signed=signed)
 
     def integer(self, value: int, bits: int, path: PathKey, *, signed: bool = True) -> int:
         low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
@@ -629,83 +648,6 @@ def _suggestion(descriptor: Descriptor, key: str) -> str:
         return f' (did you mean "{lowered[key.lower()]}"?)'
     close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.8)
     return f' (did you mean "{close[0]}"?)' if close else ""
-
-
-# --------------------------------------------------- other apiVersions
-
-_HPA_V1_SPEC = {"scaleTargetRef", "minReplicas", "maxReplicas", "targetCPUUtilizationPercentage"}
-_HPA_V1_STATUS = {
-    "observedGeneration",
-    "lastScaleTime",
-    "currentReplicas",
-    "desiredReplicas",
-    "currentCPUUtilizationPercentage",
-}
-
-
-def _hpa_v1_to_v2(body: dict[str, Any], parser: _Parser) -> dict[str, Any]:
-    """An autoscaling/v1 HorizontalPodAutoscaler in the autoscaling/v2 shape:
-    the CPU utilization target becomes a Resource metric."""
-    body = dict(body)
-    lines = parser.document.lines
-    spec = body.get("spec")
-    if isinstance(spec, dict):
-        spec = _only_fields(spec, _HPA_V1_SPEC, ("spec",), parser)
-        target = spec.pop("targetCPUUtilizationPercentage", None)
-        if target is not None:
-            path: PathKey = ("spec", "targetCPUUtilizationPercentage")
-            spec["metrics"] = [
-                {
-                    "type": "Resource",
-                    "resource": {
-                        "name": "cpu",
-                        "target": {
-                            "type": "Utilization",
-                            "averageUtilization": _v1_percentage(target, path, parser),
-                        },
-                    },
-                }
-            ]
-            lines[("spec", "metrics")] = parser.document.line_of(path)
-        body["spec"] = spec
-    status = body.get("status")
-    if isinstance(status, dict):
-        status = _only_fields(status, _HPA_V1_STATUS, ("status",), parser)
-        current = status.pop("currentCPUUtilizationPercentage", None)
-        if current is not None:
-            path = ("status", "currentCPUUtilizationPercentage")
-            status["currentMetrics"] = [
-                {
-                    "type": "Resource",
-                    "resource": {
-                        "name": "cpu",
-                        "current": {"averageUtilization": _v1_percentage(current, path, parser)},
-                    },
-                }
-            ]
-            lines[("status", "currentMetrics")] = parser.document.line_of(path)
-        body["status"] = status
-    return body
-
-
-def _only_fields(
-    data: dict[str, Any], allowed: set[str], path: PathKey, parser: _Parser
-) -> dict[str, Any]:
-    for key in data:
-        if key not in allowed:
-            raise parser.fail((*path, key), "unknown field in autoscaling/v1")
-    return dict(data)
-
-
-def _v1_percentage(value: Any, path: PathKey, parser: _Parser) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise parser.fail(path, f"expected integer, got {_describe(value)}")
-    return parser.integer(value, 32, path)
-
-
-_CONVERSIONS: dict[tuple[str, str], Callable[[dict[str, Any], _Parser], dict[str, Any]]] = {
-    ("HorizontalPodAutoscaler", "autoscaling/v1"): _hpa_v1_to_v2,
-}
 
 
 # ------------------------------------------------------------------ writing

@@ -15,7 +15,7 @@ from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
 from corral.api import kinds
-from corral.api.v1 import apps_pb2, autoscaling_pb2, core_pb2
+from corral.api.v1 import apps_pb2, core_pb2
 from corral.cli.ignored_fields import IGNORED_FIELDS, UNSUPPORTED_FIELDS
 from corral.cli.manifest import (
     Document,
@@ -204,34 +204,6 @@ def test_ignored_and_unsupported_fields_are_not_fields_corral_has() -> None:
         message_name, _, json_name = qualified.partition(".")
         assert message_name in messages, qualified
         assert json_name not in {f.json_name for f in messages[message_name].fields}, qualified
-
-
-def test_autoscaling_v1_cpu_target_becomes_a_v2_resource_metric() -> None:
-    path = MANIFESTS / "valid" / "hpa-v1.yaml"
-    (doc,) = load_text(path.read_text(), path.name)
-    hpa, warnings = to_object(doc)
-    assert isinstance(hpa, autoscaling_pb2.HorizontalPodAutoscaler)
-    assert warnings == []
-    manifest = to_dict(hpa)
-    assert manifest["apiVersion"] == "autoscaling/v2"
-    assert manifest["spec"] == {
-        "scaleTargetRef": {"kind": "Deployment", "name": "api", "apiVersion": "apps/v1"},
-        "minReplicas": 1,
-        "maxReplicas": 10,
-        "metrics": [
-            {
-                "type": "Resource",
-                "resource": {
-                    "name": "cpu",
-                    "target": {"type": "Utilization", "averageUtilization": 80},
-                },
-            }
-        ],
-    }
-    assert manifest["status"]["currentMetrics"] == [
-        {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 95}}}
-    ]
-    assert manifest["status"]["desiredReplicas"] == 3
 
 
 # ---------------------------------------------------------------- invalid
