@@ -24,16 +24,12 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from agent.probes import http_get_body
-from agent.runtime import ROLE_INFRA, ContainerInfo
-from agent.status import timestamp
-from corral.api import errors, quantity
+from agent.runtime import ROLE_INFRA, ContainerInfo, Runtime
+from corral.api import errors, quantity, to_timestamp
 from corral.api.v1 import core_pb2, metrics_pb2
-
-if TYPE_CHECKING:
-    from agent.service import Agent
+from corral.client import Client, Informer
 
 log = logging.getLogger("corral.agent.metrics")
 
@@ -117,20 +113,27 @@ class _Sample:
 
 
 class MetricsSampler:
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
+    """Samples the containers of one node: `pods` is the agent's cache of the pods bound
+    to it, `window` the seconds between samples (reported as the metrics' window)."""
+
+    def __init__(self, node_name: str, runtime: Runtime, client: Client,
+                 pods: Informer[core_pb2.Pod], window: float) -> None:
+        self.node_name = node_name
+        self.runtime = runtime
+        self.client = client
+        self.pods = pods
+        self.window = window
         self._cpu: dict[str, _Sample] = {}
         self._scrapes: dict[str, tuple[float, dict[str, tuple[str, float]]]] = {}
         self._published: set[str] = set()
 
     async def sample(self) -> None:
-        agent = self.agent
-        containers = [c for c in await agent.runtime.list_containers()
+        containers = [c for c in await self.runtime.list_containers()
                       if c.running and c.role != ROLE_INFRA]
-        stats = await asyncio.gather(*(agent.runtime.stats(c.id) for c in containers),
+        stats = await asyncio.gather(*(self.runtime.stats(c.id) for c in containers),
                                      return_exceptions=True)
         now = time.time()
-        window = agent.config.metrics_interval
+        window = self.window
         usage_by_pod: dict[str, list[tuple[ContainerInfo, int, int]]] = {}
         seen: set[str] = set()
         for info, stat in zip(containers, stats, strict=True):
@@ -150,11 +153,11 @@ class MetricsSampler:
                 (info, math.ceil(millis), stat.memory_bytes))
         for stale in [cid for cid in self._cpu if cid not in seen]:
             del self._cpu[stale]
-        stamp = timestamp(now)
+        stamp = to_timestamp(now)
         writes = []
         total_cpu = total_memory = 0
         for key, usages in usage_by_pod.items():
-            pod = agent.pods.get(key)
+            pod = self.pods.get(key)
             if pod is None:
                 continue
             metrics = metrics_pb2.PodMetrics()
@@ -175,7 +178,7 @@ class MetricsSampler:
             metrics.custom.update(await self._scrape(pod, now))
             writes.append(self._publish(metrics))
         node_metrics = metrics_pb2.NodeMetrics()
-        node_metrics.metadata.name = agent.node_name
+        node_metrics.metadata.name = self.node_name
         node_metrics.timestamp.CopyFrom(stamp)
         node_metrics.window = f"{window:g}s"
         node_metrics.usage["cpu"] = quantity.format_millis(total_cpu)
@@ -183,7 +186,7 @@ class MetricsSampler:
         writes.append(self._publish(node_metrics))
         for result in await asyncio.gather(*writes, return_exceptions=True):
             if isinstance(result, BaseException):
-                log.warning("event=metrics_publish_failed node=%s error=%r", agent.node_name,
+                log.warning("event=metrics_publish_failed node=%s error=%r", self.node_name,
                             result)
 
     async def _scrape(self, pod: core_pb2.Pod, now: float) -> dict[str, str]:
@@ -191,7 +194,7 @@ class MetricsSampler:
         if not port.isdigit() or not pod.status.pod_ip:
             return {}
         path = pod.metadata.annotations.get(PATH_ANNOTATION, "/metrics")
-        host = self.agent.runtime.probe_address(pod.status.pod_ip)
+        host = self.runtime.probe_address(pod.status.pod_ip)
         ok, body = await http_get_body(host, int(port), path, timeout=2.0)
         if not ok:
             log.debug("event=scrape_failed pod=%s/%s error=%r", pod.metadata.namespace,
@@ -205,7 +208,7 @@ class MetricsSampler:
 
     async def _publish(self, metrics: metrics_pb2.PodMetrics | metrics_pb2.NodeMetrics) -> None:
         key = f"{type(metrics).__name__}/{metrics.metadata.namespace}/{metrics.metadata.name}"
-        client = self.agent.client
+        client = self.client
         if key not in self._published:
             try:
                 await client.create(metrics)

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent.runtime import NodeFacts
-from agent.status import timestamp
-from corral.api import quantity
+from corral.api import quantity, to_seconds, to_timestamp
 from corral.api.v1 import core_pb2
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
@@ -158,12 +157,12 @@ def node_status(
     if previous is not None and previous.status == condition.status:
         condition.last_transition_time.CopyFrom(previous.last_transition_time)
     else:
-        condition.last_transition_time.CopyFrom(timestamp(now))
-    beat = previous.last_heartbeat_time.ToNanoseconds() / 1e9 if previous is not None else 0.0
+        condition.last_transition_time.CopyFrom(to_timestamp(now))
+    beat = to_seconds(previous.last_heartbeat_time) if previous is not None else 0.0
     if previous is not None and now - beat < heartbeat_interval:
         condition.last_heartbeat_time.CopyFrom(previous.last_heartbeat_time)
     else:
-        condition.last_heartbeat_time.CopyFrom(timestamp(now))
+        condition.last_heartbeat_time.CopyFrom(to_timestamp(now))
     return status
 
 

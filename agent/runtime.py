@@ -1,8 +1,9 @@
 """What the agent needs from a container runtime, and the records it gets back.
 
-The agent's logic (service.py) sees containers only through `Runtime`; the
-Docker runtime (docker_runtime.py) makes real containers, the hollow runtime
-(hollow_runtime.py) pretends to, for scale tests. Every container a runtime
+The agent's pod side (pod_sync.py, containers.py) sees containers only
+through `Runtime`; the Docker runtime (docker_runtime.py) makes real
+containers, the hollow runtime (hollow_runtime.py) pretends to, for scale
+tests. Every container a runtime
 makes carries labels naming its node, pod and container, so that several
 agents can share one engine and an agent only ever touches its own.
 """
@@ -147,6 +148,14 @@ class ContainerInfo:
     @property
     def exited(self) -> bool:
         return self.state == "exited"
+
+
+def newest(instances: list[ContainerInfo]) -> tuple[ContainerInfo | None, ContainerInfo | None]:
+    """(current, previous) instances of one container, by attempt."""
+    ordered = sorted(instances, key=lambda c: (c.attempt, c.created_at))
+    current = ordered[-1] if ordered else None
+    previous = ordered[-2] if len(ordered) > 1 else None
+    return current, previous
 
 
 @dataclass

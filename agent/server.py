@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from agent.runtime import ROLE_INFRA, ContainerInfo
-from agent.service import Agent, newest
+from agent.runtime import ROLE_INFRA, ContainerInfo, newest
+from agent.service import Agent
 from corral.api.v1 import agent_pb2, agent_pb2_grpc, api_pb2, core_pb2
 
 log = logging.getLogger("corral.agent.server")

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from agent.runtime import ContainerInfo
+from corral.api import to_timestamp
 from corral.api.v1 import core_pb2
 
 PENDING, RUNNING, SUCCEEDED, FAILED = "Pending", "Running", "Succeeded", "Failed"
@@ -26,12 +25,6 @@ IMAGE_PULL_BACK_OFF = "ImagePullBackOff"
 ERR_IMAGE_NEVER_PULL = "ErrImageNeverPull"
 CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
 CREATE_CONTAINER_ERROR = "CreateContainerError"
-
-
-def timestamp(seconds: float) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromNanoseconds(int(seconds * 1e9))
-    return stamp
 
 
 @dataclass
@@ -66,9 +59,9 @@ def terminated_state(info: ContainerInfo) -> core_pb2.ContainerStateTerminated:
     if info.exit_code > 128:
         state.signal = info.exit_code - 128
     if info.started_at:
-        state.started_at.CopyFrom(timestamp(info.started_at))
+        state.started_at.CopyFrom(to_timestamp(info.started_at))
     if info.finished_at:
-        state.finished_at.CopyFrom(timestamp(info.finished_at))
+        state.finished_at.CopyFrom(to_timestamp(info.finished_at))
     return state
 
 
@@ -85,7 +78,7 @@ def container_status(view: ContainerView) -> core_pb2.ContainerStatus:
         status.state.waiting.reason = view.waiting_reason or CONTAINER_CREATING
         status.state.waiting.message = view.waiting_message
     elif current.running and not view.waiting_reason:
-        status.state.running.started_at.CopyFrom(timestamp(current.started_at))
+        status.state.running.started_at.CopyFrom(to_timestamp(current.started_at))
         status.ready = view.ready
     elif current.exited and view.waiting_reason:
         # It will be started again: Kubernetes shows the wait, and the exit as lastState.
@@ -190,7 +183,7 @@ def _set_condition(
         if before.type == type_ and before.status == text:
             condition.last_transition_time.CopyFrom(before.last_transition_time)
             return
-    condition.last_transition_time.CopyFrom(timestamp(now))
+    condition.last_transition_time.CopyFrom(to_timestamp(now))
 
 
 def pod_status(
@@ -220,7 +213,7 @@ def pod_status(
     if old.HasField("start_time"):
         status.start_time.CopyFrom(old.start_time)
     else:
-        status.start_time.CopyFrom(timestamp(now))
+        status.start_time.CopyFrom(to_timestamp(now))
     status.qos_class = qos_class(pod)
     status.nominated_node_name = old.nominated_node_name
     status.init_container_statuses.extend(container_status(v) for v in init_views)

@@ -9,16 +9,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
-from corral.api import errors, kinds
+from apiserver.storage import Stored
+from corral.api import Kind, errors, kinds
 from corral.api.v1 import agent_pb2_grpc, api_pb2, core_pb2
 
-if TYPE_CHECKING:
-    from apiserver.service import ApiService
+# Reads one object from storage, as the API service does: (kind, namespace, name) ->
+# (its stored bytes, the object); NotFound when there is none.
+ObjectReader = Callable[[Kind, str, str], Awaitable[tuple[Stored, Message]]]
 
 log = logging.getLogger("corral.apiserver.proxy")
 
@@ -42,7 +45,8 @@ def agent_address(node: core_pb2.Node) -> str:
 
 
 class AgentProxy:
-    def __init__(self) -> None:
+    def __init__(self, read: ObjectReader) -> None:
+        self._read = read
         self._channels: dict[str, grpc.aio.Channel] = {}
 
     def _stub(self, address: str) -> agent_pb2_grpc.AgentStub:
@@ -52,16 +56,16 @@ class AgentProxy:
             self._channels[address] = channel
         return agent_pb2_grpc.AgentStub(channel)
 
-    async def _locate(self, service: ApiService, namespace: str, name: str) -> tuple[str, str]:
+    async def _locate(self, namespace: str, name: str) -> tuple[str, str]:
         """(agent address, node name) of a pod."""
         namespace = namespace or "default"
-        _, pod = await service._read(kinds.by_name("Pod"), namespace, name)
+        _, pod = await self._read(kinds.by_name("Pod"), namespace, name)
         assert isinstance(pod, core_pb2.Pod)
         if not pod.spec.node_name:
             raise errors.FailedPrecondition(
                 f'pod "{namespace}/{name}" is not bound to a node yet: nothing runs it')
         try:
-            _, node = await service._read(kinds.by_name("Node"), "", pod.spec.node_name)
+            _, node = await self._read(kinds.by_name("Node"), "", pod.spec.node_name)
         except errors.NotFound:
             raise errors.FailedPrecondition(
                 f'node "{pod.spec.node_name}" of pod "{namespace}/{name}" is not registered'
@@ -78,10 +82,10 @@ class AgentProxy:
         return mapped
 
     async def logs(
-        self, service: ApiService, request: api_pb2.LogsRequest, context: Any
+        self, request: api_pb2.LogsRequest, context: Any
     ) -> AsyncIterator[api_pb2.LogChunk]:
         try:
-            address, node = await self._locate(service, request.namespace, request.name)
+            address, node = await self._locate(request.namespace, request.name)
             request.namespace = request.namespace or "default"
             call = self._stub(address).Logs(request)
             try:
@@ -95,7 +99,7 @@ class AgentProxy:
             await context.abort(error.code, error.message)
 
     async def exec(
-        self, service: ApiService, inputs: AsyncIterator[api_pb2.ExecInput], context: Any
+        self, inputs: AsyncIterator[api_pb2.ExecInput], context: Any
     ) -> AsyncIterator[api_pb2.ExecOutput]:
         iterator = inputs.__aiter__()
         try:
@@ -106,7 +110,7 @@ class AgentProxy:
             if not first.HasField("start"):
                 raise errors.Invalid("the first message must be an ExecStart", field="start")
             first.start.namespace = first.start.namespace or "default"
-            address, node = await self._locate(service, first.start.namespace, first.start.name)
+            address, node = await self._locate(first.start.namespace, first.start.name)
             call = self._stub(address).Exec()
 
             async def forward() -> None:
@@ -132,6 +136,3 @@ class AgentProxy:
                 call.cancel()
         except errors.ApiError as error:
             await context.abort(error.code, error.message)
-
-
-PROXY = AgentProxy()

@@ -15,14 +15,16 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import grpc
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
-from apiserver import admission, codec, proxy
+from apiserver import admission, codec
 from apiserver.metrics import Metrics
+from apiserver.proxy import AgentProxy
+from apiserver.retry import WRITE_ATTEMPTS, ReadAgain, WriteConflict, retry_on_conflict
 from apiserver.storage import Storage, Stored
 from apiserver.watchcache import Filter, WatchCache
 from corral.api import (
@@ -30,11 +32,13 @@ from corral.api import (
     Kind,
     errors,
     from_label_selector,
+    is_deleting,
     kinds,
+    meta,
     parse_field_selector,
     parse_label_selector,
 )
-from corral.api.v1 import api_pb2, api_pb2_grpc, core_pb2
+from corral.api.v1 import api_pb2, api_pb2_grpc, apps_pb2, core_pb2
 
 log = logging.getLogger("corral.apiserver")
 
@@ -44,8 +48,14 @@ Response = TypeVar("Response")
 LIST_PAGE = 1000
 # How long a list waits for the watch cache before reading etcd instead.
 CACHE_WAIT_SECONDS = 1.0
-# Writes that lose a race with another writer are retried this often.
-WRITE_ATTEMPTS = 5
+
+
+@runtime_checkable
+class _WithStatus(Protocol):
+    """An object whose kind has a status (`Kind.has_status`)."""
+
+    @property
+    def status(self) -> Message: ...
 
 
 def rpc(
@@ -101,6 +111,8 @@ class ApiService(api_pb2_grpc.ApiServicer):
         self.storage = storage
         self.cache = cache
         self.metrics = metrics
+        # Logs and Exec: streamed through the agent of the pod's node.
+        self.proxy = AgentProxy(self._read)
 
     # ------------------------------------------------------------ helpers
 
@@ -174,7 +186,7 @@ class ApiService(api_pb2_grpc.ApiServicer):
                     f'namespace "{namespace}" does not exist', field="metadata.namespace"
                 )
             ns = codec.decode(ns_kind, stored.value, stored.mod_revision)
-        if ns.metadata.HasField("deletion_timestamp"):  # type: ignore[attr-defined]
+        if is_deleting(ns):
             raise errors.Invalid(
                 f'namespace "{namespace}" is being terminated; nothing new can be created in it',
                 field="metadata.namespace",
@@ -182,9 +194,10 @@ class ApiService(api_pb2_grpc.ApiServicer):
 
     async def _write(self, kind: Kind, stored: Stored, obj: Message) -> tuple[any_pb2.Any, int]:
         """Stores obj over stored (compare-and-swap), or removes it when it is
-        deleted and its finalizers are done; the result and its revision."""
+        deleted and its finalizers are done; the result and its revision.
+        WriteConflict when someone else changed it since it was read."""
         raw = codec.encode(obj)
-        if obj.metadata.HasField("deletion_timestamp") and admission.finalizers_done(kind, obj):  # type: ignore[attr-defined]
+        if is_deleting(obj) and admission.finalizers_done(kind, obj):
             revision = await self.storage.delete(stored.key, stored.mod_revision)
         elif raw == stored.value:
             revision = stored.mod_revision  # nothing changed: no write, no new version
@@ -195,10 +208,11 @@ class ApiService(api_pb2_grpc.ApiServicer):
             raise self._conflict(kind, obj)
         return codec.to_any(kind, raw, revision), revision
 
-    def _conflict(self, kind: Kind, obj: Message) -> errors.Conflict:
-        meta = obj.metadata  # type: ignore[attr-defined]
-        return errors.Conflict(
-            f"{self._describe(kind, meta.namespace, meta.name)} was changed by someone else "
+    def _conflict(self, kind: Kind, obj: Message) -> WriteConflict:
+        metadata = meta.metadata(obj)
+        where = self._describe(kind, metadata.namespace, metadata.name)
+        return WriteConflict(
+            f"{where} was changed by someone else "
             "(its resourceVersion moved on): read it again and retry"
         )
 
@@ -211,25 +225,26 @@ class ApiService(api_pb2_grpc.ApiServicer):
 
     async def create_object(self, obj: Message, *, dry_run: bool = False) -> any_pb2.Any:
         kind = kinds.of_message(obj)
-        meta = obj.metadata  # type: ignore[attr-defined]
-        meta.namespace = self._namespace(kind, meta.namespace)
-        generate = not meta.name and bool(meta.generate_name)
+        metadata = meta.metadata(obj)
+        metadata.namespace = self._namespace(kind, metadata.namespace)
+        generate = not metadata.name and bool(metadata.generate_name)
+        # A generated name that is taken already: generate another.
         for _ in range(WRITE_ATTEMPTS if generate else 1):
             if generate:
-                meta.name = ""
+                metadata.name = ""
             admission.prepare_create(kind, obj)
-            await self._check_namespace(kind, meta.namespace)
+            await self._check_namespace(kind, metadata.namespace)
             raw = codec.encode(obj)
             admission.check_size(kind, raw)
             if dry_run:
                 return codec.to_any(kind, raw, 0)
             revision = await self.storage.create(
-                codec.object_key(kind, meta.namespace, meta.name), raw
+                codec.object_key(kind, metadata.namespace, metadata.name), raw
             )
             if revision is not None:
                 return codec.to_any(kind, raw, revision)
         raise errors.AlreadyExists(
-            f"{self._describe(kind, meta.namespace, meta.name)} already exists"
+            f"{self._describe(kind, metadata.namespace, metadata.name)} already exists"
         )
 
     @rpc("Get")
@@ -255,29 +270,29 @@ class ApiService(api_pb2_grpc.ApiServicer):
         kind, obj = self._unpack(request.object)
         if status and not kind.has_status:
             raise errors.Invalid(f"{kind.name} has no status", field="status")
-        meta = obj.metadata  # type: ignore[attr-defined]
-        namespace = self._namespace(kind, meta.namespace)
-        if meta.resource_version:
+        metadata = meta.metadata(obj)
+        namespace = self._namespace(kind, metadata.namespace)
+        if metadata.resource_version:
             stored, old = await self._read_for_write(
-                kind, namespace, meta.name, version=meta.resource_version
+                kind, namespace, metadata.name, version=metadata.resource_version
             )
         else:  # an unconditional update must not lose to a stale cache
-            stored, old = await self._read(kind, namespace, meta.name)
-        if meta.resource_version and meta.resource_version != str(stored.mod_revision):
+            stored, old = await self._read(kind, namespace, metadata.name)
+        if metadata.resource_version and metadata.resource_version != str(stored.mod_revision):
             raise errors.Conflict(
-                f"{self._describe(kind, namespace, meta.name)}: resourceVersion "
-                f"{meta.resource_version} is stale (now {stored.mod_revision}): "
+                f"{self._describe(kind, namespace, metadata.name)}: resourceVersion "
+                f"{metadata.resource_version} is stale (now {stored.mod_revision}): "
                 "read it again and retry"
             )
         if status:
             new = kind.message()
             new.CopyFrom(old)
-            new.status.CopyFrom(obj.status)  # type: ignore[attr-defined]
+            _copy_status(obj, new)
         else:
             new = obj
-            new.metadata.namespace = namespace  # type: ignore[attr-defined]
+            metadata.namespace = namespace
             if kind.has_status:
-                new.status.CopyFrom(old.status)  # type: ignore[attr-defined]
+                _copy_status(old, new)
         admission.prepare_update(kind, old, new)
         if request.dry_run:
             return api_pb2.ObjectResponse(
@@ -299,28 +314,27 @@ class ApiService(api_pb2_grpc.ApiServicer):
             raise errors.Invalid("must be 0 or more", field="gracePeriodSeconds")
         namespace = self._namespace(kind, request.namespace)
         grace = request.grace_period_seconds if request.HasField("grace_period_seconds") else None
-        for attempt in range(WRITE_ATTEMPTS):
-            stored, obj = await self._read_for_write(
-                kind, namespace, request.name, cached=attempt == 0
-            )
-            meta = obj.metadata  # type: ignore[attr-defined]
-            preconditions_hold = (not request.uid or request.uid == meta.uid) and (
+        where = self._describe(kind, namespace, request.name)
+
+        async def attempt(cached: bool) -> api_pb2.ObjectResponse:
+            stored, obj = await self._read_for_write(kind, namespace, request.name, cached=cached)
+            metadata = meta.metadata(obj)
+            preconditions_hold = (not request.uid or request.uid == metadata.uid) and (
                 not request.resource_version or request.resource_version == str(stored.mod_revision)
             )
-            if attempt == 0 and not preconditions_hold:
-                continue  # perhaps only the cache is behind: ask etcd
-            if request.uid and request.uid != meta.uid:
+            if cached and not preconditions_hold:
+                raise ReadAgain  # perhaps only the cache is behind: ask etcd
+            if request.uid and request.uid != metadata.uid:
                 raise errors.Conflict(
-                    f"{self._describe(kind, namespace, request.name)} has uid {meta.uid}, "
-                    f"not {request.uid}: it was replaced"
+                    f"{where} has uid {metadata.uid}, not {request.uid}: it was replaced"
                 )
             if request.resource_version and request.resource_version != str(stored.mod_revision):
                 raise errors.Conflict(
-                    f"{self._describe(kind, namespace, request.name)}: resourceVersion "
+                    f"{where}: resourceVersion "
                     f"{request.resource_version} is stale (now {stored.mod_revision})"
                 )
             graceful = (
-                bool(meta.finalizers)
+                bool(metadata.finalizers)
                 or request.propagation_policy in ("Foreground", "Orphan")
                 or kind.name == "Namespace"
             )
@@ -330,19 +344,15 @@ class ApiService(api_pb2_grpc.ApiServicer):
                 return api_pb2.ObjectResponse(
                     object=codec.to_any(kind, codec.encode(obj), stored.mod_revision)
                 )
-            try:
-                if graceful:
-                    written, _ = await self._write(kind, stored, obj)
-                    return api_pb2.ObjectResponse(object=written)
-                revision = await self.storage.delete(stored.key, stored.mod_revision)
-                if revision is None:
-                    raise self._conflict(kind, obj)
-                return api_pb2.ObjectResponse(object=codec.to_any(kind, stored.value, revision))
-            except errors.Conflict:
-                continue  # changed between our read and write: read again
-        raise errors.Conflict(
-            f"{self._describe(kind, namespace, request.name)} kept changing; try again"
-        )
+            if graceful:
+                written, _ = await self._write(kind, stored, obj)
+                return api_pb2.ObjectResponse(object=written)
+            revision = await self.storage.delete(stored.key, stored.mod_revision)
+            if revision is None:
+                raise self._conflict(kind, obj)
+            return api_pb2.ObjectResponse(object=codec.to_any(kind, stored.value, revision))
+
+        return await retry_on_conflict(attempt, kept_changing=f"{where} kept changing; try again")
 
     @rpc("List")
     async def List(self, request: api_pb2.ListRequest, context: Any) -> api_pb2.ListResponse:
@@ -456,30 +466,31 @@ class ApiService(api_pb2_grpc.ApiServicer):
         try:
             if not binding.node_name:
                 raise errors.Invalid("a node name is required", field="nodeName")
-            for attempt in range(WRITE_ATTEMPTS):
+            where = self._describe(kind, namespace, binding.name)
+
+            async def attempt(cached: bool) -> api_pb2.BindResult:
                 stored, pod = await self._read_for_write(
-                    kind, namespace, binding.name, cached=attempt == 0
+                    kind, namespace, binding.name, cached=cached
                 )
                 assert isinstance(pod, core_pb2.Pod)
-                where = self._describe(kind, namespace, binding.name)
-                if attempt == 0 and binding.uid and binding.uid != pod.metadata.uid:
-                    continue  # perhaps only the cache is behind: ask etcd
+                if cached and binding.uid and binding.uid != pod.metadata.uid:
+                    raise ReadAgain  # perhaps only the cache is behind: ask etcd
                 if binding.uid and binding.uid != pod.metadata.uid:
                     raise errors.Conflict(f"{where} has uid {pod.metadata.uid}, not {binding.uid}")
                 if pod.spec.node_name:
                     raise errors.FailedPrecondition(
                         f"{where} is already bound to node {pod.spec.node_name}"
                     )
-                if pod.metadata.HasField("deletion_timestamp"):
+                if is_deleting(pod):
                     raise errors.FailedPrecondition(f"{where} is being deleted")
                 pod.spec.node_name = binding.node_name
                 _set_condition(pod, "PodScheduled", "True")
-                try:
-                    _, revision = await self._write(kind, stored, pod)
-                except errors.Conflict:
-                    continue
+                _, revision = await self._write(kind, stored, pod)
                 return api_pb2.BindResult(code=0, resource_version=str(revision))
-            raise errors.Conflict(f"{where} kept changing while binding; try again")
+
+            return await retry_on_conflict(
+                attempt, kept_changing=f"{where} kept changing while binding; try again"
+            )
         except errors.ApiError as error:
             return api_pb2.BindResult(code=error.code.value[0], message=error.message)
 
@@ -493,42 +504,41 @@ class ApiService(api_pb2_grpc.ApiServicer):
         if request.HasField("replicas") and request.replicas < 0:
             raise errors.Invalid("must be 0 or more", field="spec.replicas")
         namespace = self._namespace(kind, request.namespace)
-        for attempt in range(WRITE_ATTEMPTS):
+
+        async def attempt(cached: bool) -> api_pb2.ScaleResponse:
             # A read alone must be current; a change may start from the cache.
             stored, obj = await self._read_for_write(
-                kind, namespace, request.name, cached=attempt == 0 and request.HasField("replicas")
+                kind, namespace, request.name, cached=cached and request.HasField("replicas")
             )
-            spec = obj.spec  # type: ignore[attr-defined]
+            # The scalable kinds (Kind.scalable), which share the replica fields.
+            assert isinstance(obj, apps_pb2.Deployment | apps_pb2.ReplicaSet)
             revision = stored.mod_revision
-            if request.HasField("replicas") and spec.replicas != request.replicas:
-                spec.replicas = request.replicas
-                obj.metadata.generation += 1  # type: ignore[attr-defined]
-                try:
-                    _, revision = await self._write(kind, stored, obj)
-                except errors.Conflict:
-                    continue
+            if request.HasField("replicas") and obj.spec.replicas != request.replicas:
+                obj.spec.replicas = request.replicas
+                obj.metadata.generation += 1
+                _, revision = await self._write(kind, stored, obj)
             return api_pb2.ScaleResponse(
-                replicas=spec.replicas,
-                status_replicas=obj.status.replicas,  # type: ignore[attr-defined]
-                selector=str(from_label_selector(spec.selector)),
+                replicas=obj.spec.replicas,
+                status_replicas=obj.status.replicas,
+                selector=str(from_label_selector(obj.spec.selector)),
                 resource_version=str(revision),
             )
-        raise errors.Conflict(
-            f"{self._describe(kind, namespace, request.name)} kept changing; try again"
-        )
+
+        where = self._describe(kind, namespace, request.name)
+        return await retry_on_conflict(attempt, kept_changing=f"{where} kept changing; try again")
 
     async def Logs(
         self, request: api_pb2.LogsRequest, context: Any
     ) -> AsyncIterator[api_pb2.LogChunk]:
         """A container's log, from the agent of the pod's node (apiserver/proxy.py)."""
-        async for chunk in proxy.PROXY.logs(self, request, context):
+        async for chunk in self.proxy.logs(request, context):
             yield chunk
 
     async def Exec(
         self, request_iterator: AsyncIterator[api_pb2.ExecInput], context: Any
     ) -> AsyncIterator[api_pb2.ExecOutput]:
         """A command in a pod's container, through the agent of its node (apiserver/proxy.py)."""
-        async for output in proxy.PROXY.exec(self, request_iterator, context):
+        async for output in self.proxy.exec(request_iterator, context):
             yield output
 
     @rpc("GetServerInfo")
@@ -543,12 +553,18 @@ class ApiService(api_pb2_grpc.ApiServicer):
 
 
 def _matches(flt: Filter, obj: Message) -> bool:
-    meta = obj.metadata  # type: ignore[attr-defined]
-    if flt.namespace and meta.namespace != flt.namespace:
+    metadata = meta.metadata(obj)
+    if flt.namespace and metadata.namespace != flt.namespace:
         return False
-    if flt.labels is not None and not flt.labels.matches(meta.labels):
+    if flt.labels is not None and not flt.labels.matches(metadata.labels):
         return False
     return flt.fields is None or flt.fields.matches(obj)
+
+
+def _copy_status(source: Message, target: Message) -> None:
+    """Sets target's status to source's (two objects of one kind that has a status)."""
+    assert isinstance(source, _WithStatus) and isinstance(target, _WithStatus)
+    target.status.CopyFrom(source.status)
 
 
 def _set_condition(pod: core_pb2.Pod, type_: str, status: str) -> None:

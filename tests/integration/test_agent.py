@@ -29,9 +29,11 @@ import pytest_asyncio
 
 from agent.docker_runtime import DEFAULT_CLUSTER_NAME, LABEL_CLUSTER, DockerRuntime
 from agent.hollow_runtime import HollowRuntime
+from agent.node_reporter import LEASE_NAMESPACE
+from agent.pod_sync import FINALIZER
 from agent.runtime import LABEL_NODE, LABEL_POD_UID, Runtime
 from agent.server import AgentService, start_server
-from agent.service import FINALIZER, LEASE_NAMESPACE, Agent, AgentConfig
+from agent.service import Agent, AgentConfig
 from corral.api import errors
 from corral.api.v1 import api_pb2, coordination_pb2, core_pb2, metrics_pb2
 from corral.client.client import Client
