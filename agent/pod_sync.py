@@ -47,11 +47,10 @@ from agent.runtime import (
 from agent.status import (
     CRASH_LOOP_BACK_OFF,
     POD_INITIALIZING,
-    TERMINAL_PHASES,
     ContainerView,
     pod_status,
 )
-from corral.api import errors, is_deleting, meta, object_key, to_seconds
+from corral.api import POD_TERMINAL_PHASES, errors, is_deleting, meta, object_key, to_seconds
 from corral.api.v1 import core_pb2
 from corral.client import NORMAL, WARNING, Client, EventRecorder, Informer, WorkQueue
 
@@ -177,7 +176,7 @@ class PodSync:
             self._background_once(pod.metadata.uid, self._terminate(pod))
             return
         containers = await self.runtime.list_containers(pod.metadata.uid)
-        if pod.status.phase in TERMINAL_PHASES or self._last_phase(pod) in TERMINAL_PHASES:
+        if pod.status.phase in POD_TERMINAL_PHASES or self._last_phase(pod) in POD_TERMINAL_PHASES:
             await self._settle_finished(pod, containers)
             return
         finalizer: asyncio.Task[core_pb2.Pod] | None = None

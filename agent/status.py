@@ -12,11 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent.runtime import ContainerInfo
-from corral.api import to_timestamp
+from corral.api import (
+    POD_FAILED,
+    POD_PENDING,
+    POD_RUNNING,
+    POD_SUCCEEDED,
+    POD_TERMINAL_PHASES,
+    to_timestamp,
+)
 from corral.api.v1 import core_pb2
 
-PENDING, RUNNING, SUCCEEDED, FAILED = "Pending", "Running", "Succeeded", "Failed"
-TERMINAL_PHASES = (SUCCEEDED, FAILED)
 CONTAINER_CREATING = "ContainerCreating"
 POD_INITIALIZING = "PodInitializing"
 CRASH_LOOP_BACK_OFF = "CrashLoopBackOff"
@@ -111,16 +116,16 @@ def pod_phase(
     have all stopped is Succeeded or Failed by their exit codes."""
     policy = pod.spec.restart_policy or "Always"
     old_phase = old_phase or pod.status.phase
-    if old_phase in TERMINAL_PHASES:
+    if old_phase in POD_TERMINAL_PHASES:
         return old_phase  # terminal phases are final
     for view in init_views:
         current = view.current
         if current is not None and current.exited and current.exit_code != 0:
             if policy == "Never":
-                return FAILED
-            return PENDING
+                return POD_FAILED
+            return POD_PENDING
     if not init_done(init_views):
-        return PENDING
+        return POD_PENDING
     running = waiting = stopped = succeeded = 0
     for view in views:
         current = view.current
@@ -136,21 +141,21 @@ def pod_phase(
             waiting += 1
     deleting = pod.metadata.HasField("deletion_timestamp")
     if deleting and running == 0 and waiting == 0 and stopped > 0:
-        return SUCCEEDED if stopped == succeeded else FAILED
+        return POD_SUCCEEDED if stopped == succeeded else POD_FAILED
     if waiting > 0:
-        return PENDING
+        return POD_PENDING
     if running > 0:
-        return RUNNING
+        return POD_RUNNING
     if stopped > 0:
         if policy == "Always":
-            return RUNNING
+            return POD_RUNNING
         if stopped == succeeded:
-            return SUCCEEDED
+            return POD_SUCCEEDED
         if policy == "Never":
-            return FAILED
+            return POD_FAILED
         # OnFailure: the failed ones will run again.
-        return RUNNING
-    return PENDING
+        return POD_RUNNING
+    return POD_PENDING
 
 
 def qos_class(pod: core_pb2.Pod) -> str:
@@ -207,7 +212,7 @@ def pod_status(
     if pod_ip:
         status.pod_ip = pod_ip
         status.pod_ips.add(ip=pod_ip)
-    elif old.pod_ip and status.phase in TERMINAL_PHASES:
+    elif old.pod_ip and status.phase in POD_TERMINAL_PHASES:
         status.pod_ip = old.pod_ip
         status.pod_ips.extend(old.pod_ips)
     if old.HasField("start_time"):
@@ -226,9 +231,9 @@ def pod_status(
     _set_condition(status, old, "Initialized", initialized, now, "ContainersNotInitialized",
                    f"containers with incomplete status: [{' '.join(pending_init)}]")
     not_ready = [c.name for c in status.container_statuses if not c.ready]
-    all_ready = initialized and not not_ready and status.phase == RUNNING
+    all_ready = initialized and not not_ready and status.phase == POD_RUNNING
     message = f"containers with unready status: [{' '.join(not_ready)}]"
-    reason = "PodCompleted" if status.phase in TERMINAL_PHASES else "ContainersNotReady"
+    reason = "PodCompleted" if status.phase in POD_TERMINAL_PHASES else "ContainersNotReady"
     _set_condition(status, old, "ContainersReady", all_ready, now, reason, message)
     _set_condition(status, old, "Ready", all_ready, now, reason, message)
     return status
