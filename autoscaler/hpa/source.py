@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from autoscaler.hpa.replicas import PodState, PodUsage
-from corral.api import Selector, is_deleting, quantity, seconds_or_none
+from corral.api import Selector, is_deleting, object_key, quantity, seconds_or_none
 from corral.api.v1 import core_pb2, metrics_pb2
 from corral.client import Informer
 
@@ -87,7 +87,7 @@ def pod_state(pod: core_pb2.Pod) -> PodState:
 def pod_usage(sample: metrics_pb2.PodMetrics) -> PodUsage:
     """A PodMetrics object as the algorithm's usage; ValueError naming the field when a value
     cannot be read."""
-    where = f"PodMetrics {sample.metadata.namespace}/{sample.metadata.name}"
+    where = f"PodMetrics {object_key(sample)}"
     try:
         window = parse_duration(sample.window) if sample.window else 0.0
     except ValueError as error:
