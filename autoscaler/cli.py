@@ -17,8 +17,7 @@ from pathlib import Path
 from autoscaler import config as node_groups
 from autoscaler import hpa
 from autoscaler.cluster import Settings
-from autoscaler.hpa_controller import DEFAULT_SYNC_PERIOD
-from autoscaler.metrics_source import DEFAULT_MAX_AGE
+from autoscaler.hpa import DEFAULT_MAX_AGE, DEFAULT_SYNC_PERIOD
 from autoscaler.service import Autoscaler, Options
 from corral.client import log as corral_log
 from corral.client import metrics as corral_metrics

@@ -32,7 +32,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from autoscaler import simulation
 from autoscaler.config import GROUP_LABEL, Config, NodeGroup
 from autoscaler.providers.base import Provider, ProviderError, ProviderNode, new_node_name
-from corral.api import EventType, errors
+from corral.api import EventType, errors, is_deleting
 from corral.api.v1 import core_pb2
 from corral.client import NORMAL, WARNING, Client, EventRecorder, Informer
 from scheduler.config import Config as SchedulerConfig
@@ -377,7 +377,7 @@ class ClusterAutoscaler:
     async def _drain(self, name: str) -> None:
         """Deletes the node's pods gracefully and waits until they are gone."""
         for pod in self._pods_on(name):
-            if pod.metadata.HasField("deletion_timestamp"):
+            if is_deleting(pod):
                 continue
             try:
                 await self.client.delete("Pod", pod.metadata.name, pod.metadata.namespace,

@@ -27,24 +27,22 @@ Errors name the file, the entry and why.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from corral.api import quantity, validate_label_key, validate_label_value
+from corral.client import configfile
 
 GROUP_LABEL = "autoscaler.corral.io/node-group"
 EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 # Node names are DNS labels; the autoscaler appends "-" and 5 characters.
 _GROUP_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?")
 
-
-class InvalidConfig(ValueError):
-    """A node groups file that cannot be used; the message names the file, the key and why."""
+# What a node groups file that cannot be used raises (the message names the file, the key
+# and why): the shared config-file error, named here for the autoscaler's callers.
+InvalidConfig = configfile.InvalidConfig
 
 
 @dataclass(frozen=True)
@@ -89,42 +87,19 @@ class Config:
 
 
 def load(path: str | Path) -> Config:
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise InvalidConfig(f"cannot read node groups file {path}: {error.strerror}") from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as error:
-        raise InvalidConfig(f"{path}: not valid YAML/JSON: {error}") from None
-    return from_dict(data, str(path))
-
-
-def _mapping(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidConfig(f"{where}: expected a mapping, got {type(value).__name__}")
-    return value
-
-
-def _unknown(data: dict[str, Any], known: tuple[str, ...], where: str) -> None:
-    for key in data:
-        if key not in known:
-            raise InvalidConfig(f"{where}: unknown key {key!r} (known: {', '.join(known)})")
+    return from_dict(configfile.load(path, "node groups file"), str(path))
 
 
 def _size(data: dict[str, Any], key: str, where: str, default: int | None = None) -> int:
     value = data.get(key, default)
     if value is None:
         raise InvalidConfig(f"{where}.{key}: required")
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise InvalidConfig(f"{where}.{key}: must be a whole number >= 0, got {value!r}")
-    return value
+    return configfile.whole_number(value, f"{where}.{key}")
 
 
 def from_dict(data: Any, where: str = "node groups") -> Config:
-    top = _mapping(data if data is not None else {}, where)
-    _unknown(top, ("nodeGroups", "docker"), where)
+    top = configfile.mapping(data if data is not None else {}, where)
+    configfile.reject_unknown(top, ("nodeGroups", "docker"), where)
     groups_data = top.get("nodeGroups")
     if not isinstance(groups_data, list) or not groups_data:
         raise InvalidConfig(f"{where}: nodeGroups: a list of at least one node group is required")
@@ -141,8 +116,8 @@ def from_dict(data: Any, where: str = "node groups") -> Config:
 
 
 def _group(entry: Any, where: str) -> NodeGroup:
-    data = _mapping(entry, where)
-    _unknown(data, ("name", "minSize", "maxSize", "template"), where)
+    data = configfile.mapping(entry, where)
+    configfile.reject_unknown(data, ("name", "minSize", "maxSize", "template"), where)
     name = data.get("name")
     if not isinstance(name, str) or not _GROUP_NAME.fullmatch(name):
         raise InvalidConfig(
@@ -153,9 +128,9 @@ def _group(entry: Any, where: str) -> NodeGroup:
     max_size = _size(data, "maxSize", where)
     if max_size < min_size:
         raise InvalidConfig(f"{where}.maxSize: {max_size} is less than minSize {min_size}")
-    template = _mapping(data.get("template"), f"{where}.template")
-    _unknown(template, ("capacity", "labels", "taints"), f"{where}.template")
-    capacity_data = _mapping(template.get("capacity"), f"{where}.template.capacity")
+    template = configfile.mapping(data.get("template"), f"{where}.template")
+    configfile.reject_unknown(template, ("capacity", "labels", "taints"), f"{where}.template")
+    capacity_data = configfile.mapping(template.get("capacity"), f"{where}.template.capacity")
     capacity: dict[str, str] = {}
     for resource, value in capacity_data.items():
         text = str(value)
@@ -169,7 +144,8 @@ def _group(entry: Any, where: str) -> NodeGroup:
             raise InvalidConfig(f"{where}.template.capacity.{required}: required")
     capacity.setdefault("pods", "110")
     labels: dict[str, str] = {}
-    for key, value in _mapping(template.get("labels", {}), f"{where}.template.labels").items():
+    labels_data = configfile.mapping(template.get("labels", {}), f"{where}.template.labels")
+    for key, value in labels_data.items():
         problem = validate_label_key(str(key)) or validate_label_value(str(value))
         if problem:
             raise InvalidConfig(f"{where}.template.labels.{key}: {problem}")
@@ -182,8 +158,8 @@ def _group(entry: Any, where: str) -> NodeGroup:
         raise InvalidConfig(f"{where}.template.taints: expected a list")
     for j, taint_entry in enumerate(taints_data):
         taint_where = f"{where}.template.taints[{j}]"
-        taint = _mapping(taint_entry, taint_where)
-        _unknown(taint, ("key", "value", "effect"), taint_where)
+        taint = configfile.mapping(taint_entry, taint_where)
+        configfile.reject_unknown(taint, ("key", "value", "effect"), taint_where)
         taint_key = taint.get("key")
         if not isinstance(taint_key, str) or not taint_key:
             raise InvalidConfig(f"{taint_where}.key: required")
@@ -197,10 +173,12 @@ def _group(entry: Any, where: str) -> NodeGroup:
 
 
 def _docker(entry: Any, where: str) -> DockerOptions:
-    data = _mapping(entry, where)
+    data = configfile.mapping(entry, where)
     known = ("image", "network", "networks", "server", "agentRoot", "podNetwork", "pauseImage",
              "agentArgs")
-    _unknown(data, known, where)
+    configfile.reject_unknown(data, known, where)
+    # Not configfile.string_list: items are taken as text (agentArgs: [--backoff-base, 2]
+    # passes "2"), as this file has always accepted.
     args = data.get("agentArgs", [])
     if not isinstance(args, list):
         raise InvalidConfig(f"{where}.agentArgs: expected a list of strings")

@@ -21,8 +21,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from autoscaler import config as node_groups
 from autoscaler import hpa
 from autoscaler.cluster import ClusterAutoscaler, Settings
-from autoscaler.hpa_controller import DEFAULT_SYNC_PERIOD, HpaController
-from autoscaler.metrics_source import DEFAULT_MAX_AGE, MetricsSource
+from autoscaler.hpa import DEFAULT_MAX_AGE, DEFAULT_SYNC_PERIOD, HpaController, MetricsSource
 from autoscaler.providers.base import Provider
 from corral.api.v1 import autoscaling_pb2, core_pb2, metrics_pb2
 from corral.client import Client, EventRecorder, LeaderElector, SharedInformers

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from autoscaler.config import GROUP_LABEL, NodeGroup
+from corral.api import controller_ref, is_deleting
 from corral.api.v1 import core_pb2
 from scheduler.cache import Cache
 from scheduler.config import Config as SchedulerConfig
@@ -55,7 +56,7 @@ def template_node(group: NodeGroup, name: str) -> core_pb2.Node:
 
 def is_unschedulable(pod: core_pb2.Pod) -> bool:
     """A pod the scheduler tried and could place nowhere (PodScheduled=False, Unschedulable)."""
-    if pod.spec.node_name or pod.metadata.HasField("deletion_timestamp"):
+    if pod.spec.node_name or is_deleting(pod):
         return False
     if pod.status.phase in TERMINAL_PHASES:
         return False
@@ -266,7 +267,7 @@ def utilization(cache: Cache, name: str) -> float:
 
 
 def _replicated(pod: core_pb2.Pod) -> bool:
-    return any(ref.controller for ref in pod.metadata.owner_references)
+    return controller_ref(pod) is not None
 
 
 def plan_scale_down(

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
-from autoscaler import config, simulation
-from autoscaler.config import GROUP_LABEL, NodeGroup, TemplateTaint
+from autoscaler import simulation
+from autoscaler.config import NodeGroup, TemplateTaint
 from corral.api.v1 import core_pb2
 from scheduler.testing import make_node, make_pod
 
@@ -19,15 +20,25 @@ GPU = NodeGroup("gpu", 0, 2, {"cpu": "4", "memory": "8Gi", "pods": "110"},
                 taints=(TemplateTaint("dedicated", "gpu", "NoSchedule"),))
 
 
-def pending(name: str, **kwargs: object) -> core_pb2.Pod:
-    pod = make_pod(name, owner_uid="rs-1", **kwargs)  # type: ignore[arg-type]
+def pending(
+    name: str,
+    *,
+    cpu: str | None = None,
+    memory: str | None = None,
+    host_port: int = 0,
+    spec: Mapping[str, Any] | None = None,
+) -> core_pb2.Pod:
+    pod = make_pod(name, owner_uid="rs-1", cpu=cpu, memory=memory, host_port=host_port, spec=spec)
     pod.status.phase = "Pending"
     pod.status.conditions.add(type="PodScheduled", status="False", reason="Unschedulable")
     return pod
 
 
-def bound(name: str, node: str, **kwargs: object) -> core_pb2.Pod:
-    pod = make_pod(name, node_name=node, **kwargs)  # type: ignore[arg-type]
+def bound(
+    name: str, node: str, *, cpu: str | None = None, memory: str | None = None,
+    owner_uid: str = "",
+) -> core_pb2.Pod:
+    pod = make_pod(name, node_name=node, cpu=cpu, memory=memory, owner_uid=owner_uid)
     pod.status.phase = "Running"
     return pod
 
@@ -207,59 +218,3 @@ def test_utilization_is_the_larger_of_cpu_and_memory() -> None:
     plan = simulation.plan_scale_down(nodes, pods, [SMALL], {"small": 1}, 0.5)
     assert plan.utilization["small-a"] == pytest.approx(0.75)
     assert plan.unneeded == []
-
-
-# -- the node groups file ------------------------------------------------------------------------
-
-
-def test_node_groups_file_is_read(tmp_path: Path) -> None:
-    path = tmp_path / "groups.yaml"
-    path.write_text(
-        "nodeGroups:\n"
-        "  - name: small\n"
-        "    maxSize: 3\n"
-        "    template:\n"
-        "      capacity: {cpu: '2', memory: 4Gi}\n"
-        "      labels: {pool: small}\n"
-        "      taints: [{key: dedicated, value: batch, effect: NoSchedule}]\n"
-        "docker: {image: corral/corral:dev, agentArgs: [--backoff-base, '2']}\n"
-    )
-    loaded = config.load(path)
-    group = loaded.node_groups[0]
-    assert (group.name, group.min_size, group.max_size) == ("small", 0, 3)
-    assert group.capacity == {"cpu": "2", "memory": "4Gi", "pods": "110"}
-    assert group.taints == (TemplateTaint("dedicated", "batch", "NoSchedule"),)
-    assert loaded.docker.agent_args == ("--backoff-base", "2")
-    node = simulation.template_node(group, "small-x")
-    assert node.metadata.labels[GROUP_LABEL] == "small"
-
-
-@pytest.mark.parametrize("entry, message", [
-    ({"name": "a", "template": {"capacity": {"cpu": "1", "memory": "1Gi"}}},
-     "nodeGroups[0].maxSize: required"),
-    ({"name": "a", "minSize": 3, "maxSize": 2,
-      "template": {"capacity": {"cpu": "1", "memory": "1Gi"}}},
-     "nodeGroups[0].maxSize: 2 is less than minSize 3"),
-    ({"name": "Bad_Name", "maxSize": 2, "template": {"capacity": {"cpu": "1", "memory": "1"}}},
-     "nodeGroups[0].name"),
-    ({"name": "a", "maxSize": 2, "template": {"capacity": {"cpu": "lots", "memory": "1Gi"}}},
-     "nodeGroups[0].template.capacity.cpu"),
-    ({"name": "a", "maxSize": 2, "template": {"capacity": {"cpu": "1"}}},
-     "nodeGroups[0].template.capacity.memory: required"),
-    ({"name": "a", "maxSize": 2, "template": {"capacity": {"cpu": "1", "memory": "1Gi"},
-                                                "taints": [{"key": "k", "effect": "Never"}]}},
-     "nodeGroups[0].template.taints[0].effect"),
-    ({"name": "a", "maxSize": 2, "size": 1,
-      "template": {"capacity": {"cpu": "1", "memory": "1Gi"}}},
-     "unknown key 'size'"),
-])
-def test_bad_node_groups_name_the_entry_and_the_problem(entry: dict, message: str) -> None:
-    with pytest.raises(config.InvalidConfig) as caught:
-        config.from_dict({"nodeGroups": [entry]}, "groups.yaml")
-    assert message in str(caught.value)
-    assert str(caught.value).startswith("groups.yaml: ")
-
-
-def test_a_node_groups_file_needs_groups() -> None:
-    with pytest.raises(config.InvalidConfig, match="nodeGroups: a list of at least one"):
-        config.from_dict({}, "groups.yaml")

@@ -1,5 +1,5 @@
-"""Where the HPA's inputs come from: Pods and PodMetrics, read into `hpa.PodState` and
-`hpa.PodUsage`.
+"""Where the HPA's inputs come from: Pods and PodMetrics, read into `PodState` and
+`PodUsage` (autoscaler.hpa.replicas).
 
 Agents publish one PodMetrics object per pod (named after it) with cpu and
 memory per container and, in `custom`, the application metrics they scraped
@@ -18,8 +18,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from autoscaler import hpa
-from corral.api import Selector, quantity
+from autoscaler.hpa.replicas import PodState, PodUsage
+from corral.api import Selector, is_deleting, object_key, quantity, seconds_or_none
 from corral.api.v1 import core_pb2, metrics_pb2
 from corral.client import Informer
 
@@ -55,15 +55,7 @@ def milli_value(text: str) -> int:
     return math.ceil(quantity.parse(text).scaleb(3))
 
 
-def _seconds(stamp: object) -> float | None:
-    seconds = getattr(stamp, "seconds", 0)
-    nanos = getattr(stamp, "nanos", 0)
-    if not seconds and not nanos:
-        return None
-    return float(seconds) + nanos / 1e9
-
-
-def pod_state(pod: core_pb2.Pod) -> hpa.PodState:
+def pod_state(pod: core_pb2.Pod) -> PodState:
     """What the algorithm needs of a pod. Requests that are not quantities (the API server
     rejects those) are left out, so the pod reads as having no request."""
     ready: bool | None = None
@@ -71,7 +63,7 @@ def pod_state(pod: core_pb2.Pod) -> hpa.PodState:
     for condition in pod.status.conditions:
         if condition.type == "Ready":
             ready = condition.status == "True"
-            ready_since = _seconds(condition.last_transition_time) or 0.0
+            ready_since = seconds_or_none(condition.last_transition_time) or 0.0
     requests: dict[str, dict[str, int]] = {}
     for container in pod.spec.containers:
         values: dict[str, int] = {}
@@ -81,21 +73,21 @@ def pod_state(pod: core_pb2.Pod) -> hpa.PodState:
             except quantity.InvalidQuantity:
                 continue
         requests[container.name] = values
-    return hpa.PodState(
+    return PodState(
         name=pod.metadata.name,
         phase=pod.status.phase or "Pending",
-        deleting=pod.metadata.HasField("deletion_timestamp"),
+        deleting=is_deleting(pod),
         ready=ready,
         ready_since=ready_since,
-        started=_seconds(pod.status.start_time) if pod.status.HasField("start_time") else None,
+        started=seconds_or_none(pod.status.start_time),
         container_requests=requests,
     )
 
 
-def pod_usage(sample: metrics_pb2.PodMetrics) -> hpa.PodUsage:
+def pod_usage(sample: metrics_pb2.PodMetrics) -> PodUsage:
     """A PodMetrics object as the algorithm's usage; ValueError naming the field when a value
     cannot be read."""
-    where = f"PodMetrics {sample.metadata.namespace}/{sample.metadata.name}"
+    where = f"PodMetrics {object_key(sample)}"
     try:
         window = parse_duration(sample.window) if sample.window else 0.0
     except ValueError as error:
@@ -117,14 +109,14 @@ def pod_usage(sample: metrics_pb2.PodMetrics) -> hpa.PodUsage:
             custom[name] = milli_value(text)
         except quantity.InvalidQuantity as error:
             raise ValueError(f"{where}: custom.{name}: {error}") from None
-    return hpa.PodUsage(_seconds(sample.timestamp) or 0.0, window, containers, custom)
+    return PodUsage(seconds_or_none(sample.timestamp) or 0.0, window, containers, custom)
 
 
 @dataclass
 class TargetPods:
-    pods: list[hpa.PodState]
+    pods: list[PodState]
     # By pod name: fresh samples only.
-    usages: dict[str, hpa.PodUsage]
+    usages: dict[str, PodUsage]
 
 
 class MetricsSource:
@@ -145,7 +137,7 @@ class MetricsSource:
             pod for pod in self.pods.by_index("namespace", namespace)
             if selector.matches(pod.metadata.labels)
         ]
-        usages: dict[str, hpa.PodUsage] = {}
+        usages: dict[str, PodUsage] = {}
         for pod in selected:
             sample = self.pod_metrics.get_by_name(pod.metadata.name, namespace)
             if sample is None:

@@ -1,10 +1,10 @@
 """The HPA loop: every sync period, per HorizontalPodAutoscaler, read the target's Scale,
-the pods it selects and their metrics, let `hpa.decide` choose, apply it through the
-Scale verb, and write the status.
+the pods it selects and their metrics, let `decide` (autoscaler.hpa.decision) choose,
+apply it through the Scale verb, and write the status.
 
 Level-triggered like every corral controller: a sync reads everything it needs again,
 so a missed watch event costs nothing. The only state kept between syncs is each HPA's
-`hpa.History` (recent recommendations and scale events), in memory, as in Kubernetes.
+`History` (recent recommendations and scale events), in memory, as in Kubernetes.
 """
 
 from __future__ import annotations
@@ -15,12 +15,25 @@ import logging
 import time
 from collections.abc import Callable
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from prometheus_client import Counter, Gauge, Histogram
 
-from autoscaler import hpa
-from autoscaler.metrics_source import MetricsSource
-from corral.api import InvalidSelector, errors, kinds, parse_label_selector, quantity, split_key
+from autoscaler.hpa.behavior import History, record_scale
+from autoscaler.hpa.conditions import ABLE_TO_SCALE, SCALING_ACTIVE, ConditionUpdate
+from autoscaler.hpa.decision import decide
+from autoscaler.hpa.metrics import Metric
+from autoscaler.hpa.replicas import Proposal, Tuning
+from autoscaler.hpa.source import MetricsSource
+from autoscaler.hpa.spec import InvalidSpec, autoscaler_from_spec
+from corral.api import (
+    InvalidSelector,
+    errors,
+    kinds,
+    object_key,
+    parse_label_selector,
+    quantity,
+    split_key,
+    to_timestamp,
+)
 from corral.api.v1 import autoscaling_pb2, meta_pb2
 from corral.client import NORMAL, WARNING, Client, EventRecorder, Informer, WorkQueue, run_workers
 
@@ -39,34 +52,28 @@ DESIRED = Gauge("corral_autoscaler_hpa_desired_replicas", "Desired replicas per 
 _log = logging.getLogger("corral.autoscaler.hpa")
 
 
-def _stamp(now: float) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromNanoseconds(int(now * 1e9))
-    return stamp
-
-
 def set_condition(
     status: autoscaling_pb2.HorizontalPodAutoscalerStatus,
-    update: hpa.ConditionUpdate,
+    update: ConditionUpdate,
     now: float,
 ) -> None:
     """Sets one condition; its transition time moves only when its status changes."""
     for condition in status.conditions:
         if condition.type == update.type:
             if condition.status != update.status:
-                condition.last_transition_time.CopyFrom(_stamp(now))
+                condition.last_transition_time.CopyFrom(to_timestamp(now))
             condition.status = update.status
             condition.reason = update.reason
             condition.message = update.message
             return
     status.conditions.append(meta_pb2.Condition(
         type=update.type, status=update.status, reason=update.reason, message=update.message,
-        last_transition_time=_stamp(now),
+        last_transition_time=to_timestamp(now),
     ))
 
 
 def metric_statuses(
-    metrics: tuple[hpa.Metric, ...], proposals: tuple[hpa.Proposal | None, ...]
+    metrics: tuple[Metric, ...], proposals: tuple[Proposal | None, ...]
 ) -> list[autoscaling_pb2.MetricStatus]:
     """status.currentMetrics: one entry per metric that gave a value, as Kubernetes writes
     them (averageUtilization and averageValue for utilisation targets)."""
@@ -75,7 +82,7 @@ def metric_statuses(
         if proposal is None:
             continue
         current = autoscaling_pb2.MetricValueStatus(
-            average_value=_milli_quantity(proposal.average_value)
+            average_value=quantity.format_millis(proposal.average_value)
         )
         if proposal.utilization is not None:
             current.average_utilization = proposal.utilization
@@ -94,10 +101,6 @@ def metric_statuses(
     return statuses
 
 
-def _milli_quantity(millis: int) -> str:
-    return quantity.format_millis(millis)
-
-
 class HpaController:
     name = "horizontal-pod-autoscaler"
 
@@ -109,7 +112,7 @@ class HpaController:
         recorder: EventRecorder,
         *,
         sync_period: float = DEFAULT_SYNC_PERIOD,
-        tuning: hpa.Tuning | None = None,
+        tuning: Tuning | None = None,
         clock: Callable[[], float] = time.time,
         workers: int = 2,
     ) -> None:
@@ -118,11 +121,11 @@ class HpaController:
         self.source = source
         self.recorder = recorder
         self.sync_period = sync_period
-        self.tuning = tuning or hpa.Tuning()
+        self.tuning = tuning or Tuning()
         self.clock = clock
         self.workers = workers
         self.queue = WorkQueue("hpa", base_delay=0.5, max_delay=sync_period)
-        self.histories: dict[str, hpa.History] = {}
+        self.histories: dict[str, History] = {}
         hpas.add_handler(
             on_add=self._enqueue,
             on_update=lambda old, new: self._enqueue(new) if old is not new else None,
@@ -130,11 +133,10 @@ class HpaController:
         )
 
     def _enqueue(self, obj: autoscaling_pb2.HorizontalPodAutoscaler) -> None:
-        self.queue.add(f"{obj.metadata.namespace}/{obj.metadata.name}")
+        self.queue.add(object_key(obj))
 
     def _forget(self, obj: autoscaling_pb2.HorizontalPodAutoscaler) -> None:
-        key = f"{obj.metadata.namespace}/{obj.metadata.name}"
-        self.histories.pop(key, None)
+        self.histories.pop(object_key(obj), None)
         with contextlib.suppress(KeyError):
             DESIRED.remove(obj.metadata.namespace, obj.metadata.name)
 
@@ -191,10 +193,10 @@ class HpaController:
         ref = obj.spec.scale_target_ref
         reference = f"{ref.kind}/{ref.name}"
         try:
-            spec = hpa.autoscaler_from_spec(obj.spec)
-        except hpa.InvalidSpec as error:
-            set_condition(status, hpa.ConditionUpdate(
-                hpa.SCALING_ACTIVE, "False", "InvalidMetricSourceType",
+            spec = autoscaler_from_spec(obj.spec)
+        except InvalidSpec as error:
+            set_condition(status, ConditionUpdate(
+                SCALING_ACTIVE, "False", "InvalidMetricSourceType",
                 f"the HPA was unable to compute the replica count: {error}"), now)
             self.recorder.event(obj, WARNING, "InvalidMetricSourceType", str(error))
             return
@@ -205,20 +207,20 @@ class HpaController:
         if kind is None or not kind.scalable:
             message = f"the HPA controller cannot scale {reference}: only Deployment and " \
                       "ReplicaSet have the Scale verb"
-            set_condition(status, hpa.ConditionUpdate(
-                hpa.ABLE_TO_SCALE, "False", "FailedGetScale", message), now)
+            set_condition(status, ConditionUpdate(
+                ABLE_TO_SCALE, "False", "FailedGetScale", message), now)
             self.recorder.event(obj, WARNING, "FailedGetScale", message)
             return
         try:
             scale = await self.client.scale(kind, ref.name, namespace)
         except errors.ApiError as error:
             message = f"the HPA controller was unable to get the target's current scale: {error}"
-            set_condition(status, hpa.ConditionUpdate(
-                hpa.ABLE_TO_SCALE, "False", "FailedGetScale", message), now)
+            set_condition(status, ConditionUpdate(
+                ABLE_TO_SCALE, "False", "FailedGetScale", message), now)
             self.recorder.event(obj, WARNING, "FailedGetScale", str(error))
             return
-        set_condition(status, hpa.ConditionUpdate(
-            hpa.ABLE_TO_SCALE, "True", "SucceededGetScale",
+        set_condition(status, ConditionUpdate(
+            ABLE_TO_SCALE, "True", "SucceededGetScale",
             "the HPA controller was able to get the target's current scale"), now)
 
         current = scale.replicas
@@ -227,13 +229,13 @@ class HpaController:
                 raise InvalidSelector("the HPA target's scale is missing a selector")
             selector = parse_label_selector(scale.selector)
         except InvalidSelector as error:
-            set_condition(status, hpa.ConditionUpdate(
-                hpa.SCALING_ACTIVE, "False", "InvalidSelector", str(error)), now)
+            set_condition(status, ConditionUpdate(
+                SCALING_ACTIVE, "False", "InvalidSelector", str(error)), now)
             self.recorder.event(obj, WARNING, "SelectorRequired", str(error))
             return
         target = self.source.for_target(namespace, selector, now)
-        history = self.histories.get(key, hpa.History())
-        decision = hpa.decide(spec, current, target.pods, target.usages, history, now,
+        history = self.histories.get(key, History())
+        decision = decide(spec, current, target.pods, target.usages, history, now,
                               self.tuning)
         self.histories[key] = decision.history
         for update in decision.conditions:
@@ -255,20 +257,20 @@ class HpaController:
         except errors.ApiError as error:
             message = f"New size: {desired}; reason: {decision.reason}; error: {error}"
             self.recorder.event(obj, WARNING, "FailedRescale", message)
-            set_condition(status, hpa.ConditionUpdate(
-                hpa.ABLE_TO_SCALE, "False", "FailedUpdateScale",
+            set_condition(status, ConditionUpdate(
+                ABLE_TO_SCALE, "False", "FailedUpdateScale",
                 f"the HPA controller was unable to update the target scale: {error}"), now)
             return
-        set_condition(status, hpa.ConditionUpdate(
-            hpa.ABLE_TO_SCALE, "True", "SucceededRescale",
+        set_condition(status, ConditionUpdate(
+            ABLE_TO_SCALE, "True", "SucceededRescale",
             f"the HPA controller was able to update the target scale to {desired}"), now)
         self.recorder.event(obj, NORMAL, "SuccessfulRescale",
                             f"New size: {desired}; reason: {decision.reason}")
         RESCALES.labels("up" if desired > current else "down").inc()
         _log.info("event=rescale hpa=%s target=%s from=%d to=%d reason=%r",
                   key, reference, current, desired, decision.reason)
-        self.histories[key] = hpa.record_scale(
+        self.histories[key] = record_scale(
             self.histories[key], spec.behavior, current, desired, now
         )
         status.desired_replicas = desired
-        status.last_scale_time.CopyFrom(_stamp(now))
+        status.last_scale_time.CopyFrom(to_timestamp(now))
