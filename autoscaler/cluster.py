@@ -32,11 +32,10 @@ from prometheus_client import Counter, Gauge, Histogram
 from autoscaler import simulation
 from autoscaler.config import GROUP_LABEL, Config, NodeGroup
 from autoscaler.providers.base import Provider, ProviderError, ProviderNode, new_node_name
-from corral.api import EventType, errors, is_deleting
+from corral.api import POD_TERMINAL_PHASES, EventType, errors, is_deleting
 from corral.api.v1 import core_pb2
 from corral.client import NORMAL, WARNING, Client, EventRecorder, Informer
 from scheduler.config import Config as SchedulerConfig
-from scheduler.model import TERMINAL_PHASES
 
 STATUS_NAMESPACE = "corral-system"
 STATUS_NAME = "cluster-autoscaler-status"
@@ -371,7 +370,7 @@ class ClusterAutoscaler:
     def _pods_on(self, name: str) -> list[core_pb2.Pod]:
         return [
             pod for pod in self.pods.list()
-            if pod.spec.node_name == name and pod.status.phase not in TERMINAL_PHASES
+            if pod.spec.node_name == name and pod.status.phase not in POD_TERMINAL_PHASES
         ]
 
     async def _drain(self, name: str) -> None:

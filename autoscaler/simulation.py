@@ -29,12 +29,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from autoscaler.config import GROUP_LABEL, NodeGroup
-from corral.api import controller_ref, is_deleting
+from corral.api import POD_TERMINAL_PHASES, controller_ref, is_deleting
 from corral.api.v1 import core_pb2
 from scheduler.cache import Cache
 from scheduler.config import Config as SchedulerConfig
 from scheduler.framework import Framework
-from scheduler.model import HOSTNAME_LABEL, TERMINAL_PHASES, InvalidPod, PodInfo, pod_info
+from scheduler.model import HOSTNAME_LABEL, InvalidPod, PodInfo, pod_info
 
 MAX_GROUP_SIZE_REACHED = "max node group size reached"
 
@@ -58,7 +58,7 @@ def is_unschedulable(pod: core_pb2.Pod) -> bool:
     """A pod the scheduler tried and could place nowhere (PodScheduled=False, Unschedulable)."""
     if pod.spec.node_name or is_deleting(pod):
         return False
-    if pod.status.phase in TERMINAL_PHASES:
+    if pod.status.phase in POD_TERMINAL_PHASES:
         return False
     return any(
         c.type == "PodScheduled" and c.status == "False" and c.reason == "Unschedulable"
@@ -281,7 +281,7 @@ def plan_scale_down(
     """The nodes of node groups that could go now, lowest utilisation first."""
     live = [
         pod for pod in bound_pods
-        if pod.spec.node_name and pod.status.phase not in TERMINAL_PHASES
+        if pod.spec.node_name and pod.status.phase not in POD_TERMINAL_PHASES
     ]
     infos = {info.key: info for info in _infos(live)}
     protos = {f"{p.metadata.namespace or 'default'}/{p.metadata.name}": p for p in live}

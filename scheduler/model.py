@@ -40,7 +40,6 @@ NO_EXECUTE = "NoExecute"
 PREFER_NO_SCHEDULE = "PreferNoSchedule"
 
 # Phases of pods that are done: they hold no resources any more.
-TERMINAL_PHASES = ("Succeeded", "Failed")
 
 
 class InvalidPod(ValueError):

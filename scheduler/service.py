@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 
 import prometheus_client as prom
 
-from corral.api import DEFAULT_SCHEDULER_NAME, errors
+from corral.api import DEFAULT_SCHEDULER_NAME, POD_TERMINAL_PHASES, errors
 from corral.api.v1 import core_pb2
 from corral.client import NORMAL, WARNING, Client, EventRecorder, LeaderElector, SharedInformers
 from scheduler.cache import Cache
 from scheduler.config import Config
 from scheduler.framework import Framework
-from scheduler.model import TERMINAL_PHASES, InvalidPod, PodInfo, pod_info
+from scheduler.model import InvalidPod, PodInfo, pod_info
 from scheduler.preemption import Preemption, find_preemption
 from scheduler.queue import QueuedPod, SchedulingQueue
 
@@ -357,7 +357,7 @@ class Scheduler:
             not pod.spec.node_name
             and (pod.spec.scheduler_name or DEFAULT_SCHEDULER_NAME) == self.options.scheduler_name
             and not pod.metadata.HasField("deletion_timestamp")
-            and pod.status.phase not in TERMINAL_PHASES
+            and pod.status.phase not in POD_TERMINAL_PHASES
         )
 
     def _enqueue(self, pod: core_pb2.Pod) -> None:
@@ -373,7 +373,7 @@ class Scheduler:
 
     def _cache_bound(self, pod: core_pb2.Pod) -> None:
         key = f"{pod.metadata.namespace}/{pod.metadata.name}"
-        if pod.status.phase in TERMINAL_PHASES:
+        if pod.status.phase in POD_TERMINAL_PHASES:
             if self.cache.remove_pod(key) is not None:
                 self.queue.move_all_to_active()
             return
