@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from agent.envs import EnvError, expand, expand_command, resolve_env
@@ -11,7 +13,10 @@ CONFIG = {("ns", "settings"): {"colour": "blue", "size": "L"}}
 SECRETS = {("ns", "creds"): {"password": "hunter2"}}
 
 
-def lookup(table):  # type: ignore[no-untyped-def]
+Lookup = Callable[[str, str], dict[str, str] | None]
+
+
+def lookup(table: dict[tuple[str, str], dict[str, str]]) -> Lookup:
     return lambda namespace, name: table.get((namespace, name))
 
 

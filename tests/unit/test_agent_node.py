@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from agent.node import FlagError, NodeShape, new_node, node_status, parse_labels, parse_taints
@@ -13,11 +15,11 @@ FACTS = NodeFacts(cpu_millis=2000, memory_bytes=8 * 1024**3, images=[(["corral/b
                   architecture="x86_64")
 
 
-def shape(**overrides: object) -> NodeShape:
-    values: dict[str, object] = {"name": "n1", "address": "10.0.0.1", "hostname": "host",
+def shape(**overrides: Any) -> NodeShape:
+    values: dict[str, Any] = {"name": "n1", "address": "10.0.0.1", "hostname": "host",
                                  "port": 10250, "labels": {}, "taints": []}
     values.update(overrides)
-    return NodeShape(**values)  # type: ignore[arg-type]
+    return NodeShape(**values)
 
 
 def test_labels_and_taints_flags_parse_or_say_what_is_wrong() -> None:

@@ -3,6 +3,10 @@ cluster's labels."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import cast
+
+import docker
 import pytest
 
 from agent.docker_runtime import DockerRuntime
@@ -23,10 +27,15 @@ class _RecordingApi:
         return []
 
 
+def recording_client(api: _RecordingApi) -> docker.DockerClient:
+    """Stands in for docker.DockerClient: only its low-level `api`, which records."""
+    return cast(docker.DockerClient, SimpleNamespace(api=api))
+
+
 def test_listing_by_an_empty_pod_uid_matches_no_pod_instead_of_every_container() -> None:
     runtime = DockerRuntime("node-1", pause_image="corral/busybox:1")
     api = _RecordingApi()
-    runtime._client = type("Client", (), {"api": api})()  # type: ignore[assignment]
+    runtime._client = recording_client(api)
     runtime._list("")
     runtime._list(None)
     assert api.filters == [
@@ -47,7 +56,7 @@ def test_two_clusters_with_the_same_node_name_list_and_label_apart() -> None:
     for cluster in ("blue", "green"):
         runtime = DockerRuntime("node-1", pause_image="corral/busybox:1", cluster_name=cluster)
         api = _RecordingApi()
-        runtime._client = type("Client", (), {"api": api})()  # type: ignore[assignment]
+        runtime._client = recording_client(api)
         runtime._list(None)
         runtime._list("uid-1")
         listed[cluster] = api.filters

@@ -19,7 +19,7 @@ from corral.api.v1 import core_pb2
 DATA = {("ns", "cfg"): {"a.conf": b"A", "b.conf": b"B"}}
 
 
-def lookup(namespace: str, name: str):  # type: ignore[no-untyped-def]
+def lookup(namespace: str, name: str) -> dict[str, bytes] | None:
     return DATA.get((namespace, name))
 
 
