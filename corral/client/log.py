@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ast
 import logging
-import os
 import re
 import sys
 import time
@@ -115,10 +114,9 @@ def formatter(component: str, log_format: LogFormat = "text") -> logging.Formatt
     )
 
 
-def setup(component: str, level: str | None = None, log_format: LogFormat = "text",
+def setup(component: str, level: str = "info", log_format: LogFormat = "text",
           stream: TextIO | None = None) -> None:
-    """Sends every log line of this process to stream (default stderr) at level (default
-    $CORRAL_LOG_LEVEL or info)."""
+    """Sends every log line of this process to stream (default stderr) at level."""
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -134,4 +132,4 @@ def setup(component: str, level: str | None = None, log_format: LogFormat = "tex
     handler.setFormatter(formatter(component, log_format))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel((level or os.environ.get("CORRAL_LOG_LEVEL", "info")).upper())
+    root.setLevel(level.upper())
