@@ -7,175 +7,117 @@ groups file, nodes with pods (the cluster autoscaler).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
-import signal
-import sys
+import dataclasses
 from pathlib import Path
 
-from autoscaler import config as node_groups
+import click
+
 from autoscaler import hpa
 from autoscaler.cluster import Settings
 from autoscaler.hpa import DEFAULT_MAX_AGE, DEFAULT_SYNC_PERIOD
-from autoscaler.service import Autoscaler, Options
-from corral.client import log as corral_log
-from corral.client import metrics as corral_metrics
-from scheduler.config import InvalidConfig as InvalidSchedulerConfig
+from autoscaler.service import LEASE_NAME, Autoscaler, Options
+from corral.client import configfile, runner
+
+POSITIVE = click.FloatRange(min=0, min_open=True)
+NON_NEGATIVE = click.FloatRange(min=0)
+FRACTION = click.FloatRange(min=0, max=1, min_open=True)
+DEFAULTS = Settings()
 
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
-    return value
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="corral-autoscaler", description=__doc__.splitlines()[0])
-    p.add_argument("--server", default=None,
-                   help="API server address (default $CORRAL_SERVER or 127.0.0.1:7443)")
-    hpa_flags = p.add_argument_group("horizontal pod autoscaling")
-    hpa_flags.add_argument("--sync-period", type=_positive, default=DEFAULT_SYNC_PERIOD,
-                           help="seconds between evaluations of each HPA (default %(default)s)")
-    hpa_flags.add_argument("--tolerance", type=_non_negative, default=hpa.DEFAULT_TOLERANCE,
-                           help="no change while current/target is within this of 1 "
-                                "(default %(default)s)")
-    hpa_flags.add_argument("--cpu-initialization-period", type=_non_negative,
-                           default=hpa.DEFAULT_CPU_INITIALIZATION_PERIOD,
-                           help="seconds after a pod starts when its cpu samples are only "
-                                "trusted once it is ready (default %(default)s)")
-    hpa_flags.add_argument("--initial-readiness-delay", type=_non_negative,
-                           default=hpa.DEFAULT_INITIAL_READINESS_DELAY,
-                           help="seconds after start in which readiness changes are treated "
-                                "as start-up (default %(default)s)")
-    hpa_flags.add_argument("--metrics-max-age", type=_positive, default=DEFAULT_MAX_AGE,
-                           help="older PodMetrics samples count as missing (default "
-                                "%(default)s s)")
-    hpa_flags.add_argument("--hpa-workers", type=int, default=2,
-                           help="HPAs synced at once (default %(default)s)")
-    cluster = p.add_argument_group("cluster autoscaling (only with --node-groups)")
-    cluster.add_argument("--node-groups", type=Path, default=None,
-                         help="YAML file of node groups; without it nodes are not scaled")
-    cluster.add_argument("--provider", choices=("docker", "hollow"), default="docker",
-                         help="where new nodes run (default %(default)s)")
-    cluster.add_argument("--scheduler-config", type=Path, default=None,
-                         help="the scheduler's --config, so the scale-up simulation runs the "
-                              "same filters (default: the scheduler's defaults)")
-    cluster.add_argument("--hollow-log-dir", type=Path, default=None,
-                         help="where hollow agents write their logs (default: discarded)")
-    defaults = Settings()
-    cluster.add_argument("--scan-interval", type=_positive, default=defaults.scan_interval,
-                         help="seconds between passes (default %(default)s)")
-    cluster.add_argument("--scale-down-enabled", default="true", choices=("true", "false"),
-                         help="remove unneeded nodes (default %(default)s)")
-    cluster.add_argument("--scale-down-utilization-threshold", type=_fraction,
-                         default=defaults.scale_down_utilization_threshold,
-                         help="a node whose requests are below this share of allocatable may "
-                              "go (default %(default)s)")
-    cluster.add_argument("--scale-down-unneeded-time", type=_non_negative,
-                         default=defaults.scale_down_unneeded_time,
-                         help="seconds a node must be unneeded before it goes (default "
-                              "%(default)s)")
-    cluster.add_argument("--scale-down-delay-after-add", type=_non_negative,
-                         default=defaults.scale_down_delay_after_add,
-                         help="seconds after a scale-up before scale-down resumes (default "
-                              "%(default)s)")
-    cluster.add_argument("--max-node-provision-time", type=_positive,
-                         default=defaults.max_node_provision_time,
-                         help="seconds a new node has to become ready (default %(default)s)")
-    cluster.add_argument("--max-graceful-termination", type=_non_negative,
-                         default=defaults.max_graceful_termination,
-                         help="seconds to wait for a drained node's pods (default "
-                              "%(default)s)")
-    service = p.add_argument_group("service")
-    service.add_argument("--leader-elect", default="true", choices=("true", "false"),
-                         help="campaign for the corral-autoscaler lease (default %(default)s)")
-    service.add_argument("--lease-duration", type=_positive, default=15.0)
-    service.add_argument("--renew-deadline", type=_positive, default=10.0)
-    service.add_argument("--retry-period", type=_positive, default=2.0)
-    service.add_argument("--health-listen", default="0.0.0.0:8086",
-                         help="address of the gRPC health service (default %(default)s)")
-    service.add_argument("--metrics-port", type=int, default=8085,
-                         help="Prometheus /metrics port; 0 picks one, -1 disables "
-                              "(default %(default)s)")
-    service.add_argument("--log-level", default=None, help="debug, info, warning or error")
-    return p.parse_args(argv)
-
-
-def options_from(args: argparse.Namespace) -> Options:
-    return Options(
-        server=args.server,
-        sync_period=args.sync_period,
-        tuning=hpa.Tuning(args.tolerance, args.cpu_initialization_period,
-                          args.initial_readiness_delay),
-        metrics_max_age=args.metrics_max_age,
-        hpa_workers=max(1, args.hpa_workers),
-        node_groups_file=args.node_groups,
-        provider=args.provider,
-        hollow_log_dir=args.hollow_log_dir,
-        scheduler_config_file=args.scheduler_config,
+# The autoscaler's service serves gRPC health on --health-listen itself.
+@runner.command("autoscaler", health_listen="0.0.0.0:8086", metrics_listen="0.0.0.0:8085",
+                lease_name=LEASE_NAME, serve_health=False)
+# Horizontal pod autoscaling.
+@click.option("--sync-period", type=POSITIVE, default=DEFAULT_SYNC_PERIOD, show_default=True,
+              help="Seconds between evaluations of each HPA.")
+@click.option("--tolerance", type=NON_NEGATIVE, default=hpa.DEFAULT_TOLERANCE, show_default=True,
+              help="No change while current/target is within this of 1.")
+@click.option("--cpu-initialization-period", type=NON_NEGATIVE,
+              default=hpa.DEFAULT_CPU_INITIALIZATION_PERIOD, show_default=True,
+              help="Seconds after a pod starts when its cpu samples are only trusted once it "
+                   "is ready.")
+@click.option("--initial-readiness-delay", type=NON_NEGATIVE,
+              default=hpa.DEFAULT_INITIAL_READINESS_DELAY, show_default=True,
+              help="Seconds after start in which readiness changes are treated as start-up.")
+@click.option("--metrics-max-age", type=POSITIVE, default=DEFAULT_MAX_AGE, show_default=True,
+              help="Seconds after which PodMetrics samples count as missing.")
+@click.option("--hpa-workers", type=int, default=2, show_default=True,
+              help="HPAs synced at once.")
+# Cluster autoscaling (only with --node-groups).
+@click.option("--node-groups", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="YAML file of node groups; without it nodes are not scaled.")
+@click.option("--provider", type=click.Choice(("docker", "hollow")), default="docker",
+              show_default=True, help="Where new nodes run.")
+@click.option("--scheduler-config", type=click.Path(dir_okay=False, path_type=Path),
+              default=None,
+              help="The scheduler's --config, so the scale-up simulation runs the same filters "
+                   "(default: the scheduler's defaults).")
+@click.option("--hollow-log-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where hollow agents write their logs (default: discarded).")
+@click.option("--scan-interval", type=POSITIVE, default=DEFAULTS.scan_interval,
+              show_default=True, help="Seconds between cluster autoscaler passes.")
+@click.option("--scale-down-enabled", type=click.Choice(("true", "false")), default="true",
+              show_default=True, help="Remove unneeded nodes.")
+@click.option("--scale-down-utilization-threshold", type=FRACTION,
+              default=DEFAULTS.scale_down_utilization_threshold, show_default=True,
+              help="A node whose requests are below this share of allocatable may go.")
+@click.option("--scale-down-unneeded-time", type=NON_NEGATIVE,
+              default=DEFAULTS.scale_down_unneeded_time, show_default=True,
+              help="Seconds a node must be unneeded before it goes.")
+@click.option("--scale-down-delay-after-add", type=NON_NEGATIVE,
+              default=DEFAULTS.scale_down_delay_after_add, show_default=True,
+              help="Seconds after a scale-up before scale-down resumes.")
+@click.option("--max-node-provision-time", type=POSITIVE,
+              default=DEFAULTS.max_node_provision_time, show_default=True,
+              help="Seconds a new node has to become ready.")
+@click.option("--max-graceful-termination", type=NON_NEGATIVE,
+              default=DEFAULTS.max_graceful_termination, show_default=True,
+              help="Seconds to wait for a drained node's pods.")
+def main(
+    flags: runner.Flags, sync_period: float, tolerance: float, cpu_initialization_period: float,
+    initial_readiness_delay: float, metrics_max_age: float, hpa_workers: int,
+    node_groups: Path | None, provider: str, scheduler_config: Path | None,
+    hollow_log_dir: Path | None, scan_interval: float, scale_down_enabled: str,
+    scale_down_utilization_threshold: float, scale_down_unneeded_time: float,
+    scale_down_delay_after_add: float, max_node_provision_time: float,
+    max_graceful_termination: float,
+) -> runner.Service:
+    """Scales pods with load and, given --node-groups, nodes with pods."""
+    election = flags.election
+    if election.lease_name != LEASE_NAME:
+        # autoscaler/service.py campaigns for LEASE_NAME; its Options take no other yet.
+        raise click.BadParameter(f"the autoscaler's Lease is {LEASE_NAME}",
+                                 param_hint="--leader-elect-lease-name")
+    options = Options(
+        server=flags.server,
+        sync_period=sync_period,
+        tuning=hpa.Tuning(tolerance, cpu_initialization_period, initial_readiness_delay),
+        metrics_max_age=metrics_max_age,
+        hpa_workers=max(1, hpa_workers),
+        node_groups_file=node_groups,
+        provider=provider,
+        hollow_log_dir=hollow_log_dir,
+        scheduler_config_file=scheduler_config,
         cluster=Settings(
-            scan_interval=args.scan_interval,
-            scale_down_enabled=args.scale_down_enabled == "true",
-            scale_down_utilization_threshold=args.scale_down_utilization_threshold,
-            scale_down_unneeded_time=args.scale_down_unneeded_time,
-            scale_down_delay_after_add=args.scale_down_delay_after_add,
-            max_node_provision_time=args.max_node_provision_time,
-            max_graceful_termination=args.max_graceful_termination,
+            scan_interval=scan_interval,
+            scale_down_enabled=scale_down_enabled == "true",
+            scale_down_utilization_threshold=scale_down_utilization_threshold,
+            scale_down_unneeded_time=scale_down_unneeded_time,
+            scale_down_delay_after_add=scale_down_delay_after_add,
+            max_node_provision_time=max_node_provision_time,
+            max_graceful_termination=max_graceful_termination,
         ),
-        leader_elect=args.leader_elect == "true",
-        lease_duration=args.lease_duration,
-        renew_deadline=args.renew_deadline,
-        retry_period=args.retry_period,
-        health_listen=args.health_listen,
+        leader_elect=election.enabled,
+        lease_duration=election.lease_duration,
+        renew_deadline=election.renew_deadline,
+        retry_period=election.retry_period,
+        health_listen=flags.health_listen,
     )
-
-
-async def _run(service: Autoscaler) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    running = asyncio.create_task(service.run())
-    stopper = asyncio.create_task(stop.wait())
+    if election.identity:
+        options = dataclasses.replace(options, identity=election.identity)
     try:
-        done, _ = await asyncio.wait([running, stopper], return_when=asyncio.FIRST_COMPLETED)
-        if running in done:
-            running.result()
-    finally:
-        for task in (running, stopper):
-            task.cancel()
-        await asyncio.gather(running, stopper, return_exceptions=True)
-
-
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    corral_log.setup("autoscaler", args.log_level)
-    try:
-        service = Autoscaler(options_from(args))
-    except node_groups.InvalidConfig as error:
-        print(f"corral-autoscaler: --node-groups: {error}", file=sys.stderr)
-        sys.exit(2)
-    except InvalidSchedulerConfig as error:
-        print(f"corral-autoscaler: --scheduler-config: {error}", file=sys.stderr)
-        sys.exit(2)
-    if args.metrics_port >= 0:
-        corral_metrics.serve(args.metrics_port)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run(service))
+        return Autoscaler(options).run
+    except configfile.InvalidConfig as error:
+        # The node groups file and the scheduler config share one loader; the message
+        # names the file (and the key) that is wrong.
+        raise click.UsageError(str(error)) from None

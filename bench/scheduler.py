@@ -228,7 +228,7 @@ async def run(args: argparse.Namespace) -> int:
 
             scheduler_log = open(logs / "scheduler.log", "wb")  # noqa: SIM115
             command = [sys.executable, "-m", "scheduler", "--server", api.address,
-                       "--no-leader-elect", "--metrics-port", "-1", "--health-port", "-1"]
+                       "--no-leader-elect", "--metrics-listen", "", "--health-listen", ""]
             if args.percentage is not None:
                 command += ["--percentage-of-nodes-to-score", str(args.percentage)]
 

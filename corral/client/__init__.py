@@ -1,6 +1,7 @@
 """How a program *talks* to the API server: the client, shared informers, the work queue,
-leader election and the Event recorder, plus the plumbing every service shares (logging,
-metrics, the health probe).
+leader election and the Event recorder, plus the plumbing every service shares: the
+runner that starts it (shared flags, structured logs, health and metrics listeners,
+signals), and the health probe.
 
 Imports only `corral.api`. Other packages import from here, never from the modules
 inside: `from corral.client import Client, SharedInformers`.
@@ -8,7 +9,7 @@ inside: `from corral.client import Client, SharedInformers`.
 
 from __future__ import annotations
 
-from corral.client import configfile, healthcheck, log, metrics
+from corral.client import configfile, healthcheck, log, metrics, runner
 from corral.client.client import (
     CHANNEL_OPTIONS,
     DEFAULT_SERVER,
@@ -28,5 +29,5 @@ __all__ = [
     "CHANNEL_OPTIONS", "DEFAULT_SERVER", "NORMAL", "SERVER_ENV", "WARNING", "Client",
     "EventRecorder", "Informer", "LeaderElector", "SharedInformers", "WatchEvent", "WorkQueue",
     "configfile", "healthcheck", "log", "map_rpc_error", "metrics", "resolve_kind", "run_workers",
-    "server_address",
+    "runner", "server_address",
 ]

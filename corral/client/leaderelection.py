@@ -44,6 +44,16 @@ def lease_free(lease: coordination_pb2.Lease, now: float) -> bool:
     return not lease.spec.holder_identity or lease_expired(lease, now)
 
 
+def check_timing(lease_duration: float, renew_deadline: float, retry_period: float) -> None:
+    """Raises ValueError unless lease_duration > renew_deadline > retry_period > 0."""
+    if not lease_duration > renew_deadline > retry_period > 0:
+        raise ValueError(
+            "leader election needs lease_duration > renew_deadline > retry_period > 0, got "
+            f"lease_duration={lease_duration} renew_deadline={renew_deadline} "
+            f"retry_period={retry_period}"
+        )
+
+
 class LeaderElector:
     def __init__(
         self,
@@ -59,12 +69,7 @@ class LeaderElector:
         clock: Callable[[], float] = time.time,
         logger: logging.Logger | None = None,
     ) -> None:
-        if not lease_duration > renew_deadline > retry_period > 0:
-            raise ValueError(
-                "leader election needs lease_duration > renew_deadline > retry_period > 0, got "
-                f"lease_duration={lease_duration} renew_deadline={renew_deadline} "
-                f"retry_period={retry_period}"
-            )
+        check_timing(lease_duration, renew_deadline, retry_period)
         if not identity:
             raise ValueError("leader election needs a non-empty identity (e.g. the host name)")
         self.client = client

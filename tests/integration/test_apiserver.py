@@ -604,7 +604,8 @@ async def test_etcd_down_means_unavailable_and_watches_resume_after(
 
 async def test_metrics_count_requests_by_kind_verb_and_code(etcd: EtcdContainer) -> None:
     port = free_local_port()
-    with ApiServerProcess(etcd.endpoint, extra_args=("--metrics-port", str(port))) as server:
+    metrics_listen = ("--metrics-listen", f"127.0.0.1:{port}")
+    with ApiServerProcess(etcd.endpoint, extra_args=metrics_listen) as server:
         async with Client(server.address) as api:
             await api.list("Pod")
             with contextlib.suppress(errors.NotFound):

@@ -40,8 +40,8 @@ class AutoscalerProcess:
     def __init__(self, server: str, *extra: str, log_dir: Path) -> None:
         self.args = [
             sys.executable, "-m", "autoscaler", "--server", server,
-            "--sync-period", str(SYNC_PERIOD), "--leader-elect", "false",
-            "--health-listen", "127.0.0.1:0", "--metrics-port", "-1",
+            "--sync-period", str(SYNC_PERIOD), "--no-leader-elect",
+            "--health-listen", "127.0.0.1:0", "--metrics-listen", "",
             "--metrics-max-age", "3600", "--log-level", "debug", *extra,
         ]
         self.log_path = log_dir / f"autoscaler-{os.getpid()}-{time.monotonic_ns()}.log"

@@ -137,11 +137,11 @@ def cluster(apiserver: ApiServerProcess, tmp_path: Path, group_name: str, servic
     processes = Processes(tmp_path)
     server = apiserver.address
     processes.start("scheduler", "scheduler", "--server", server, "--no-leader-elect",
-                    "--metrics-port", "-1", "--health-port", "0")
+                    "--metrics-listen", "", "--health-listen", "127.0.0.1:0")
     processes.start("controller", "controller", "--server", server, "--no-leader-elect",
-                    "--metrics-port", "-1", "--health-listen", "127.0.0.1:0")
-    processes.start("autoscaler", "autoscaler", "--server", server, "--leader-elect", "false",
-                    "--metrics-port", "-1", "--health-listen", "127.0.0.1:0",
+                    "--metrics-listen", "", "--health-listen", "127.0.0.1:0")
+    processes.start("autoscaler", "autoscaler", "--server", server, "--no-leader-elect",
+                    "--metrics-listen", "", "--health-listen", "127.0.0.1:0",
                     "--node-groups", str(groups_file), "--provider", "docker",
                     "--scan-interval", "1", "--scale-down-unneeded-time", str(UNNEEDED_TIME),
                     "--scale-down-delay-after-add", "0", "--max-graceful-termination", "30",
@@ -262,17 +262,17 @@ def one_node_cluster(
     processes = Processes(tmp_path)
     server = apiserver.address
     processes.start("scheduler", "scheduler", "--server", server, "--no-leader-elect",
-                    "--metrics-port", "-1", "--health-port", "0")
+                    "--metrics-listen", "", "--health-listen", "127.0.0.1:0")
     processes.start("controller", "controller", "--server", server, "--no-leader-elect",
-                    "--metrics-port", "-1", "--health-listen", "127.0.0.1:0")
+                    "--metrics-listen", "", "--health-listen", "127.0.0.1:0")
     processes.start("agent", "agent", "--server", server, "--node-name", node,
                     "--runtime", "docker", "--listen", "127.0.0.1:0",
                     "--labels", f"pool={node}", "--capacity-cpu", capacity_cpu,
                     "--root-dir", str(tmp_path / "agent"), "--pod-network", pod_network,
                     "--pause-image", images.TEST_IMAGE, "--metrics-interval", metrics_interval,
                     "--node-status-interval", "1", "--housekeeping-interval", "2")
-    processes.start("autoscaler", "autoscaler", "--server", server, "--leader-elect", "false",
-                    "--metrics-port", "-1", "--health-listen", "127.0.0.1:0",
+    processes.start("autoscaler", "autoscaler", "--server", server, "--no-leader-elect",
+                    "--metrics-listen", "", "--health-listen", "127.0.0.1:0",
                     *autoscaler_args, "--log-level", "info")
     try:
         yield processes
@@ -410,9 +410,9 @@ def hollow_cluster(apiserver: ApiServerProcess, tmp_path: Path, group_name: str
     processes = Processes(tmp_path)
     server = apiserver.address
     processes.start("scheduler", "scheduler", "--server", server, "--no-leader-elect",
-                    "--metrics-port", "-1", "--health-port", "0")
-    processes.start("autoscaler", "autoscaler", "--server", server, "--leader-elect", "false",
-                    "--metrics-port", "-1", "--health-listen", "127.0.0.1:0",
+                    "--metrics-listen", "", "--health-listen", "127.0.0.1:0")
+    processes.start("autoscaler", "autoscaler", "--server", server, "--no-leader-elect",
+                    "--metrics-listen", "", "--health-listen", "127.0.0.1:0",
                     "--node-groups", str(groups_file), "--provider", "hollow",
                     "--hollow-log-dir", str(tmp_path / "hollow"),
                     "--scan-interval", "1", "--scale-down-unneeded-time", str(UNNEEDED_TIME),

@@ -78,11 +78,11 @@ class Cluster:
 
     def start_scheduler(self) -> None:
         self._start("scheduler", "scheduler", "--server", self.server, "--no-leader-elect",
-                    "--metrics-port", "-1", "--health-port", "-1")
+                    "--metrics-listen", "", "--health-listen", "")
 
     def start_controller(self) -> None:
         self._start("controller", "controller", "--server", self.server, "--no-leader-elect",
-                    "--metrics-port", "-1", "--health-listen", "",
+                    "--metrics-listen", "", "--health-listen", "",
                     "--node-monitor-grace-period", str(GRACE),
                     "--pod-eviction-timeout", str(EVICTION), "--node-monitor-period", "0.5")
 

@@ -180,7 +180,7 @@ async def test_high_priority_pod_preempts_a_lower_priority_one(
 def start_scheduler_process(address: str, identity: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "scheduler", "--server", address, "--identity", identity,
-         "--metrics-port", "-1", "--health-port", "-1"],
+         "--metrics-listen", "", "--health-listen", ""],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
