@@ -180,10 +180,10 @@ class HpaController:
                     await self.client.update_status(obj)
                 except errors.Conflict:
                     # A newer version arrived; its own event queues the key again.
-                    _log.debug("status conflict hpa=%s", key)
+                    _log.debug("event=status_conflict hpa=%s", key)
                 except errors.NotFound:
                     self.histories.pop(key, None)
-        _log.debug("synced hpa=%s/%s", namespace, name)
+        _log.debug("event=synced hpa=%s/%s", namespace, name)
 
     async def _reconcile(
         self, key: str, obj: autoscaling_pb2.HorizontalPodAutoscaler, now: float

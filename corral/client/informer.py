@@ -270,10 +270,10 @@ class Informer(Generic[M]):
                 ):
                     failures = 0
                     self._apply(event)
-                self.log.debug("watch ended, resuming %s rv=%s",
+                self.log.debug("event=watch_resumed %s rv=%s",
                                self.describe(), self.last_resource_version)
             except errors.Expired as error:
-                self.log.info("watch expired, relisting %s rv=%s: %s",
+                self.log.info("event=watch_expired_relisting %s rv=%s error=%s",
                               self.describe(), self.last_resource_version, error)
                 need_list = True
                 continue
@@ -324,7 +324,7 @@ class Informer(Generic[M]):
             return
         obj = event.object
         if obj is None:
-            self.log.warning("watch event without object %s type=%s rv=%s",
+            self.log.warning("event=watch_event_without_object %s type=%s rv=%s",
                              self.describe(), event.type, event.resource_version)
             return
         event_rv = event.resource_version or _rv(obj)
@@ -346,7 +346,7 @@ class Informer(Generic[M]):
                 self._remove(key)
                 self._notify(_Notification("delete", old=obj))
         else:
-            self.log.warning("unknown watch event type %s %s key=%s",
+            self.log.warning("event=watch_event_type_unknown type=%s %s key=%s",
                              event.type, self.describe(), key)
         self._advance(event_rv)
 
@@ -439,7 +439,7 @@ class Informer(Generic[M]):
             raise
         except Exception:
             key = object_key(args[-1]) if args else ""
-            self.log.exception("informer handler failed %s key=%s handler=%s",
+            self.log.exception("event=handler_failed %s key=%s handler=%s",
                                self.describe(), key, getattr(func, "__qualname__", func))
 
     async def _resync_loop(self) -> None:

@@ -141,16 +141,16 @@ class LeaderElector:
     # -- acquiring -----------------------------------------------------------------------------
 
     async def _acquire(self) -> None:
-        self.log.info("waiting for leadership lease=%s identity=%s", self.lease_key, self.identity)
+        self.log.info("event=leader_waiting lease=%s identity=%s", self.lease_key, self.identity)
         while True:
             try:
                 if await self._try_acquire_or_renew():
                     self._is_leader = True
-                    self.log.info("became leader lease=%s identity=%s",
+                    self.log.info("event=leader_elected lease=%s identity=%s",
                                   self.lease_key, self.identity)
                     return
             except errors.ApiError as error:
-                self.log.warning("leader election attempt failed lease=%s error=%s: %s",
+                self.log.warning("event=leader_attempt_failed lease=%s error=%s: %s",
                                  self.lease_key, type(error).__name__, error)
             await asyncio.sleep(self.retry_period)
 
@@ -218,13 +218,13 @@ class LeaderElector:
             try:
                 renewed = await asyncio.wait_for(self._renew(), max(remaining, 0.001))
             except (errors.ApiError, TimeoutError) as error:
-                self.log.warning("lease renewal failed lease=%s identity=%s error=%s: %s",
+                self.log.warning("event=lease_renewal_failed lease=%s identity=%s error=%s: %s",
                                  self.lease_key, self.identity, type(error).__name__, error)
             if renewed:
                 last_renewed = loop.time()
                 continue
             if self._lost_to_someone_else or loop.time() - last_renewed >= self.renew_deadline:
-                self.log.warning("lost leadership lease=%s identity=%s holder=%s",
+                self.log.warning("event=leader_lost lease=%s identity=%s holder=%s",
                                  self.lease_key, self.identity, self._holder())
                 self._is_leader = False
                 return
@@ -264,8 +264,8 @@ class LeaderElector:
         released.spec.renew_time.CopyFrom(to_timestamp(self.clock()))
         try:
             await asyncio.wait_for(self.client.update(released), self.renew_deadline)
-            self.log.info("released leadership lease=%s identity=%s",
+            self.log.info("event=leader_released lease=%s identity=%s",
                           self.lease_key, self.identity)
         except (errors.ApiError, TimeoutError) as error:
-            self.log.warning("could not release lease=%s identity=%s error=%s: %s",
+            self.log.warning("event=lease_release_failed lease=%s identity=%s error=%s: %s",
                              self.lease_key, self.identity, type(error).__name__, error)

@@ -239,13 +239,14 @@ async def _work(queue: WorkQueue, sync: SyncFunc, logger: logging.Logger) -> Non
             # Expected trouble (a conflict, the server restarting): no traceback.
             retries = queue.num_requeues(key)
             logger.warning(
-                "sync failed queue=%s key=%s retries=%d error=%s: %s",
+                "event=sync_failed queue=%s key=%s retries=%d error=%s: %s",
                 queue.name, key, retries, type(error).__name__, error,
             )
             queue.add_rate_limited(key)
         except Exception:
             retries = queue.num_requeues(key)
-            logger.exception("sync failed queue=%s key=%s retries=%d", queue.name, key, retries)
+            logger.exception("event=sync_failed queue=%s key=%s retries=%d",
+                             queue.name, key, retries)
             queue.add_rate_limited(key)
         else:
             queue.forget(key)

@@ -191,7 +191,7 @@ async def test_run_workers_retries_a_failing_key_with_backoff_and_forgets_on_suc
     await asyncio.wait_for(runner, 2)
     assert attempts == {"default/web": 3}
     assert queue.num_requeues("default/web") == 0
-    failures = [r.getMessage() for r in caplog.records if "sync failed" in r.getMessage()]
+    failures = [r.getMessage() for r in caplog.records if "event=sync_failed" in r.getMessage()]
     assert len(failures) == 2
     assert all("key=default/web" in message for message in failures)
     assert "Conflict" in failures[0]
