@@ -279,7 +279,7 @@ class Informer(Generic[M]):
                 continue
             except errors.ApiError as error:
                 self.log.warning(
-                    "%s failed %s rv=%s retries=%d error=%s: %s",
+                    "event=%s_failed %s rv=%s retries=%d error=%s: %s",
                     "list" if need_list else "watch", self.describe(),
                     self.last_resource_version, failures, type(error).__name__, error,
                 )
