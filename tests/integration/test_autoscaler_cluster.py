@@ -20,8 +20,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import docker
 import docker.errors
@@ -36,6 +37,8 @@ from corral.api import errors
 from corral.api.v1 import apps_pb2, autoscaling_pb2, core_pb2, metrics_pb2
 from corral.client.client import Client
 from tests.apiserver_process import ROOT, ApiServerProcess
+
+T = TypeVar("T")
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 
@@ -191,7 +194,8 @@ def wide_deployment(name: str, namespace: str, pool: str) -> apps_pb2.Deployment
     }, apps_pb2.Deployment())
 
 
-async def wait_for(check, timeout: float, what: str, processes: Processes):  # type: ignore[no-untyped-def]
+async def wait_for(check: Callable[[], Awaitable[T | None]], timeout: float, what: str,
+                   processes: Processes) -> T:
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -357,7 +361,7 @@ async def test_a_cpu_burning_deployment_scales_up_and_back_down_after_the_load_s
 
     # The load stops: the template now sleeps; the rollout replaces the burning pods.
     def idle(obj: object) -> None:
-        obj.spec.template.spec.containers[0].command[:] = ["sleep", "3600"]  # type: ignore[attr-defined]
+        obj.spec.template.spec.containers[0].command[:] = ["sleep", "3600"]
 
     await client.update_with_retry("Deployment", "burn", namespace, idle)
     stopped = time.monotonic()

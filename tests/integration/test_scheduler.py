@@ -200,7 +200,7 @@ async def test_a_killed_leader_is_replaced_within_the_lease_duration(
             second = start_scheduler_process(address, "second")
             await asyncio.sleep(3)  # the standby is up and waiting
             lease = await client.get("Lease", "corral-scheduler", "corral-system")
-            assert lease.spec.holder_identity == "first"  # type: ignore[attr-defined]
+            assert lease.spec.holder_identity == "first"
             first.send_signal(signal.SIGKILL)
             first.wait()
             killed = time.monotonic()
@@ -208,7 +208,7 @@ async def test_a_killed_leader_is_replaced_within_the_lease_duration(
             await wait_for(client, "after", bound, timeout=30)
             assert time.monotonic() - killed < 18  # lease 15 s + retry period
             lease = await client.get("Lease", "corral-scheduler", "corral-system")
-            assert lease.spec.holder_identity == "second"  # type: ignore[attr-defined]
+            assert lease.spec.holder_identity == "second"
         finally:
             for process in (first, second):
                 if process is not None and process.poll() is None:
