@@ -24,9 +24,8 @@ FRACTION = click.FloatRange(min=0, max=1, min_open=True)
 DEFAULTS = Settings()
 
 
-# The autoscaler's service serves gRPC health on --health-listen itself.
 @runner.command("autoscaler", health_listen="0.0.0.0:8086", metrics_listen="0.0.0.0:8085",
-                lease_name=LEASE_NAME, serve_health=False)
+                lease_name=LEASE_NAME)
 # Horizontal pod autoscaling.
 @click.option("--sync-period", type=POSITIVE, default=DEFAULT_SYNC_PERIOD, show_default=True,
               help="Seconds between evaluations of each HPA.")
@@ -84,10 +83,6 @@ def main(
 ) -> runner.Service:
     """Scales pods with load and, given --node-groups, nodes with pods."""
     election = flags.election
-    if election.lease_name != LEASE_NAME:
-        # autoscaler/service.py campaigns for LEASE_NAME; its Options take no other yet.
-        raise click.BadParameter(f"the autoscaler's Lease is {LEASE_NAME}",
-                                 param_hint="--leader-elect-lease-name")
     options = Options(
         server=flags.server,
         sync_period=sync_period,
@@ -111,7 +106,7 @@ def main(
         lease_duration=election.lease_duration,
         renew_deadline=election.renew_deadline,
         retry_period=election.retry_period,
-        health_listen=flags.health_listen,
+        lease_name=election.lease_name,
     )
     if election.identity:
         options = dataclasses.replace(options, identity=election.identity)

@@ -1,5 +1,6 @@
 """The autoscaler service: wires the client, the shared informers, leader election, the
-HPA loop and (with a node groups file) the cluster autoscaler loop, plus gRPC health.
+HPA loop and (with a node groups file) the cluster autoscaler loop. Health and metrics
+are served by the runner (corral/client/runner.py), as for every service.
 
 Only the leader acts; the others wait for the lease. A leader that loses the lease stops
 its loops and campaigns again.
@@ -14,9 +15,6 @@ import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from autoscaler import config as node_groups
 from autoscaler import hpa
@@ -53,7 +51,7 @@ class Options:
     renew_deadline: float = 10.0
     retry_period: float = 2.0
     identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
-    health_listen: str = "0.0.0.0:8086"
+    lease_name: str = LEASE_NAME
 
 
 def make_provider(options: Options, cluster_config: node_groups.Config, server: str) -> Provider:
@@ -67,14 +65,6 @@ def make_provider(options: Options, cluster_config: node_groups.Config, server: 
         return DockerProvider(server, cluster_config.docker)
     raise ValueError(f"--provider: {options.provider!r} is not one of docker, hollow")
 
-
-async def start_health(listen: str) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int]:
-    server = grpc.aio.server()
-    servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
-    port = server.add_insecure_port(listen)
-    await server.start()
-    return server, servicer, port
 
 
 class Autoscaler:
@@ -94,16 +84,14 @@ class Autoscaler:
         self.cluster: ClusterAutoscaler | None = None
 
     async def run(self) -> None:
-        health_server, servicer, port = await start_health(self.options.health_listen)
-        _log.info("event=started health_port=%d server=%s cluster_autoscaler=%s",
-                  port, self.client.address, self.cluster_config is not None)
-        await servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+        _log.info("event=started server=%s cluster_autoscaler=%s",
+                  self.client.address, self.cluster_config is not None)
         try:
             if not self.options.leader_elect:
                 await self.lead()
                 return
             elector = LeaderElector(
-                self.client, LEASE_NAME, self.options.identity,
+                self.client, self.options.lease_name, self.options.identity,
                 self.options.lease_duration, self.options.renew_deadline,
                 self.options.retry_period,
             )
@@ -111,7 +99,6 @@ class Autoscaler:
                 await elector.run(self.lead)
                 _log.warning("event=lost_leadership identity=%s", self.options.identity)
         finally:
-            await health_server.stop(1.0)
             await self.client.close()
 
     async def lead(self) -> None:

@@ -200,15 +200,13 @@ def parse(command: click.Command, argv: list[str]) -> tuple[Flags, dict[str, Any
 def command(
     component: str, *, server: bool = True, health_listen: str | None = None,
     metrics_listen: str, metrics_envvar: str | None = None, lease_name: str | None = None,
-    serve_health: bool = True,
 ) -> Callable[[Callable[..., Service]], click.Command]:
     """Makes `corral-<component>` from a function that takes the shared Flags and the
     service's own options (declared with @click.option under this decorator) and returns
     the Service.
 
     health_listen: the default of --health-listen; None: no such flag (the service's own
-    gRPC server carries the health service). serve_health=False: the service serves
-    health on --health-listen itself. lease_name: the default Lease, for a service that
+    gRPC server carries the health service). lease_name: the default Lease, for a service that
     elects a leader (adds the leader election flags)."""
     shared = _shared_options(server=server, health_listen=health_listen,
                              metrics_listen=metrics_listen, metrics_envvar=metrics_envvar,
@@ -222,7 +220,7 @@ def command(
             flags = _flags_from(params)
             log.setup(component, flags.log_level, flags.log_format)
             ctx = click.get_current_context()
-            ctx.exit(_start(flags, lambda: build(flags, **params), serve_health))
+            ctx.exit(_start(flags, lambda: build(flags, **params)))
 
         return _ServiceCommand(f"corral-{component}", callback=callback, params=[*own, *shared],
                                help=build.__doc__,
@@ -232,14 +230,14 @@ def command(
     return decorate
 
 
-def _start(flags: Flags, build: Callable[[], Service], serve_health: bool) -> int:
+def _start(flags: Flags, build: Callable[[], Service]) -> int:
     """Builds and runs the service; its exit code."""
     try:
         service = build()
         if flags.metrics_listen:
             host, port = split_host_port(flags.metrics_listen)
             _log.info("metrics_listening", port=metrics.serve(port, host))
-        return asyncio.run(_serve(service, flags.health_listen if serve_health else ""))
+        return asyncio.run(_serve(service, flags.health_listen))
     except click.ClickException:
         raise  # bad input: click prints it and exits 2
     except KeyboardInterrupt:  # before the event loop took over SIGINT
