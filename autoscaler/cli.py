@@ -7,7 +7,6 @@ groups file, nodes with pods (the cluster autoscaler).
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import click
@@ -82,7 +81,6 @@ def main(
     max_graceful_termination: float,
 ) -> runner.Service:
     """Scales pods with load and, given --node-groups, nodes with pods."""
-    election = flags.election
     options = Options(
         server=flags.server,
         sync_period=sync_period,
@@ -102,14 +100,8 @@ def main(
             max_node_provision_time=max_node_provision_time,
             max_graceful_termination=max_graceful_termination,
         ),
-        leader_elect=election.enabled,
-        lease_duration=election.lease_duration,
-        renew_deadline=election.renew_deadline,
-        retry_period=election.retry_period,
-        lease_name=election.lease_name,
+        election=flags.election,
     )
-    if election.identity:
-        options = dataclasses.replace(options, identity=election.identity)
     try:
         return Autoscaler(options).run
     except configfile.InvalidConfig as error:

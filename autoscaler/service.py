@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from autoscaler.cluster import ClusterAutoscaler, Settings
 from autoscaler.hpa import DEFAULT_MAX_AGE, DEFAULT_SYNC_PERIOD, HpaController, MetricsSource
 from autoscaler.providers.base import Provider
 from corral.api.v1 import autoscaling_pb2, core_pb2, metrics_pb2
-from corral.client import Client, EventRecorder, LeaderElector, SharedInformers
+from corral.client import Client, EventRecorder, LeaderElection, SharedInformers
 from scheduler.config import load_config as load_scheduler_config
 from scheduler.framework import Framework
 
@@ -46,12 +45,8 @@ class Options:
     # The scheduler's plugin config, for the scale-up simulation.
     scheduler_config_file: Path | None = None
     cluster: Settings = field(default_factory=Settings)
-    leader_elect: bool = True
-    lease_duration: float = 15.0
-    renew_deadline: float = 10.0
-    retry_period: float = 2.0
-    identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
-    lease_name: str = LEASE_NAME
+    election: LeaderElection = field(
+        default_factory=lambda: LeaderElection(lease_name=LEASE_NAME))
 
 
 def make_provider(options: Options, cluster_config: node_groups.Config, server: str) -> Provider:
@@ -87,17 +82,13 @@ class Autoscaler:
         _log.info("event=started server=%s cluster_autoscaler=%s",
                   self.client.address, self.cluster_config is not None)
         try:
-            if not self.options.leader_elect:
+            if not self.options.election.enabled:
                 await self.lead()
                 return
-            elector = LeaderElector(
-                self.client, self.options.lease_name, self.options.identity,
-                self.options.lease_duration, self.options.renew_deadline,
-                self.options.retry_period,
-            )
+            elector = self.options.election.elector(self.client)
             while True:
                 await elector.run(self.lead)
-                _log.warning("event=lost_leadership identity=%s", self.options.identity)
+                _log.warning("event=lost_leadership identity=%s", elector.identity)
         finally:
             await self.client.close()
 

@@ -11,13 +11,7 @@ import logging
 
 import click
 
-from controller.manager import (
-    ALL_CONTROLLERS,
-    LEASE_NAME,
-    ControllerManager,
-    Options,
-    default_identity,
-)
+from controller.manager import ALL_CONTROLLERS, LEASE_NAME, ControllerManager, Options
 from corral.client import Client, runner
 
 logger = logging.getLogger("corral.controller")
@@ -26,7 +20,6 @@ logger = logging.getLogger("corral.controller")
 def options_from(flags: runner.Flags, controllers: str, workers: int,
                  node_monitor_grace_period: float, pod_eviction_timeout: float,
                  node_monitor_period: float) -> Options:
-    election = flags.election
     try:
         return Options(
             controllers=tuple(c.strip() for c in controllers.split(",") if c.strip()),
@@ -34,12 +27,7 @@ def options_from(flags: runner.Flags, controllers: str, workers: int,
             node_monitor_grace_period=node_monitor_grace_period,
             pod_eviction_timeout=pod_eviction_timeout,
             node_monitor_period=node_monitor_period,
-            leader_elect=election.enabled,
-            lease_name=election.lease_name,
-            lease_duration=election.lease_duration,
-            renew_deadline=election.renew_deadline,
-            retry_period=election.retry_period,
-            identity=election.identity or default_identity(),
+            election=flags.election,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from None
@@ -67,7 +55,7 @@ def main(flags: runner.Flags, controllers: str, workers: int, node_monitor_grace
         async with Client(flags.server) as client:
             await ControllerManager(client, options).run()
         # run() returns only when leadership was lost: exit so a fresh start competes again.
-        logger.error("event=fatal reason=lost-leadership identity=%s", options.identity)
+        logger.error("event=fatal reason=lost-leadership identity=%s", options.election.identity)
         return 1
 
     return serve

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from dataclasses import dataclass, field
 
 from controller.base import Controller
@@ -21,17 +19,13 @@ from controller.nodelifecycle import (
     NodeLifecycleController,
 )
 from controller.replicaset import ReplicaSetController
-from corral.client import Client, EventRecorder, LeaderElector, SharedInformers
+from corral.client import Client, EventRecorder, LeaderElection, SharedInformers
 
 ALL_CONTROLLERS = ("replicaset", "deployment", "nodelifecycle", "garbagecollector", "namespace")
 LEASE_NAME = "corral-controller-manager"
 COMPONENT = "controller-manager"
 
 _log = logging.getLogger("corral.controller")
-
-
-def default_identity() -> str:
-    return f"{socket.gethostname()}_{os.getpid()}"
 
 
 @dataclass
@@ -41,12 +35,8 @@ class Options:
     node_monitor_grace_period: float = DEFAULT_GRACE_PERIOD
     pod_eviction_timeout: float = DEFAULT_EVICTION_TIMEOUT
     node_monitor_period: float = DEFAULT_MONITOR_PERIOD
-    leader_elect: bool = True
-    lease_name: str = LEASE_NAME
-    identity: str = field(default_factory=default_identity)
-    lease_duration: float = 15.0
-    renew_deadline: float = 10.0
-    retry_period: float = 2.0
+    election: LeaderElection = field(
+        default_factory=lambda: LeaderElection(lease_name=LEASE_NAME))
     resync_period: float = 0.0
 
     def __post_init__(self) -> None:
@@ -117,12 +107,7 @@ class ControllerManager:
     async def run(self) -> None:
         """With leader election: waits for the lease, runs while holding it, and returns
         when it is lost (the caller should then exit, as Kubernetes' does)."""
-        if not self.options.leader_elect:
+        if not self.options.election.enabled:
             await self.run_controllers()
             return
-        o = self.options
-        elector = LeaderElector(
-            self.client, o.lease_name, o.identity, o.lease_duration, o.renew_deadline,
-            o.retry_period,
-        )
-        await elector.run(self.run_controllers)
+        await self.options.election.elector(self.client).run(self.run_controllers)

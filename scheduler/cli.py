@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 
 import click
 
@@ -40,12 +38,8 @@ def main(
         Framework(config)  # fail now, with the config's own message, not in the loop
     except InvalidConfig as error:
         raise click.UsageError(str(error)) from None
-    election = flags.election
     options = Options(
-        scheduler_name=scheduler_name, config=config, leader_elect=election.enabled,
-        identity=election.identity or f"{socket.gethostname()}-{os.getpid()}",
-        lease_name=election.lease_name, lease_duration=election.lease_duration,
-        renew_deadline=election.renew_deadline, retry_period=election.retry_period,
+        scheduler_name=scheduler_name, config=config, election=flags.election,
         bind_batch_size=bind_batch_size, event_qps=event_qps,
     )
 
@@ -53,7 +47,7 @@ def main(
         async with Client(flags.server) as client:
             scheduler = Scheduler(client, options)
             _log.info("event=starting server=%s identity=%s scheduler_name=%s",
-                      client.address, options.identity, options.scheduler_name)
+                      client.address, options.election.identity, options.scheduler_name)
             await scheduler.run()
 
     return serve

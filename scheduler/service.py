@@ -29,7 +29,7 @@ import prometheus_client as prom
 
 from corral.api import DEFAULT_SCHEDULER_NAME, POD_TERMINAL_PHASES, errors
 from corral.api.v1 import core_pb2
-from corral.client import NORMAL, WARNING, Client, EventRecorder, LeaderElector, SharedInformers
+from corral.client import NORMAL, WARNING, Client, EventRecorder, LeaderElection, SharedInformers
 from scheduler.cache import Cache
 from scheduler.config import Config
 from scheduler.framework import Framework
@@ -65,12 +65,8 @@ PREEMPTION_VICTIMS = prom.Counter(
 class Options:
     scheduler_name: str = DEFAULT_SCHEDULER_NAME
     config: Config = field(default_factory=Config)
-    leader_elect: bool = True
-    identity: str = "corral-scheduler"
-    lease_name: str = LEASE_NAME
-    lease_duration: float = 15.0
-    renew_deadline: float = 10.0
-    retry_period: float = 2.0
+    election: LeaderElection = field(
+        default_factory=lambda: LeaderElection(lease_name=LEASE_NAME))
     # Bindings per Bind call at most, and Bind calls in flight at once.
     bind_batch_size: int = 500
     binds_in_flight: int = 4
@@ -96,7 +92,7 @@ class Scheduler:
         self.nodes = self.informers.informer(core_pb2.Node)
         self.namespaces = self.informers.informer(core_pb2.Namespace)
         self.recorder = EventRecorder(
-            client, COMPONENT, host=self.options.identity, qps=self.options.event_qps
+            client, COMPONENT, host=self.options.election.identity, qps=self.options.event_qps
         )
         self.pods.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
         self.nodes.add_handler(self._on_node_add, self._on_node_update, self._on_node_delete)
@@ -119,22 +115,18 @@ class Scheduler:
             await self.informers.wait_for_sync()
             _log.info("event=caches_synced nodes=%d pods=%d pending=%d",
                       len(self.nodes), len(self.pods), len(self.queue))
-            if not self.options.leader_elect:
+            if not self.options.election.enabled:
                 await self._lead()
                 return
-            elector = LeaderElector(
-                self.client, self.options.lease_name, self.options.identity,
-                self.options.lease_duration, self.options.renew_deadline,
-                self.options.retry_period,
-            )
+            elector = self.options.election.elector(self.client)
             while True:
                 await elector.run(self._lead)
-                _log.warning("event=leadership_lost identity=%s", self.options.identity)
+                _log.warning("event=leadership_lost identity=%s", elector.identity)
         finally:
             await self.informers.stop()
 
     async def _lead(self) -> None:
-        _log.info("event=leading identity=%s", self.options.identity)
+        _log.info("event=leading identity=%s", self.options.election.identity)
         self.leading.set()
         self.queue.move_all_to_active()
         self._wake.set()

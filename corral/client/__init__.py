@@ -22,12 +22,12 @@ from corral.client.client import (
 )
 from corral.client.events import NORMAL, WARNING, EventRecorder
 from corral.client.informer import Informer, SharedInformers
-from corral.client.leaderelection import LeaderElector
+from corral.client.leaderelection import LeaderElection, LeaderElector
 from corral.client.workqueue import WorkQueue, run_workers
 
 __all__ = [
     "CHANNEL_OPTIONS", "DEFAULT_SERVER", "NORMAL", "SERVER_ENV", "WARNING", "Client",
-    "EventRecorder", "Informer", "LeaderElector", "SharedInformers", "WatchEvent", "WorkQueue",
-    "configfile", "healthcheck", "log", "map_rpc_error", "metrics", "resolve_kind", "run_workers",
-    "runner", "server_address",
+    "EventRecorder", "Informer", "LeaderElection", "LeaderElector", "SharedInformers",
+    "WatchEvent", "WorkQueue", "configfile", "healthcheck", "log", "map_rpc_error", "metrics",
+    "resolve_kind", "run_workers", "runner", "server_address",
 ]

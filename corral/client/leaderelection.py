@@ -18,17 +18,23 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from corral.api import errors, to_timestamp
 from corral.api.v1 import coordination_pb2, core_pb2, meta_pb2
 from corral.client.client import Client
 
 LEASE_NAMESPACE = "corral-system"
+# Seconds; the defaults of the --leader-elect-* flags and of every service's election.
+DEFAULT_LEASE_DURATION = 15.0
+DEFAULT_RENEW_DEADLINE = 10.0
+DEFAULT_RETRY_PERIOD = 2.0
 
 _log = logging.getLogger("corral.leaderelection")
-
 
 
 def lease_expired(lease: coordination_pb2.Lease, now: float) -> bool:
@@ -54,15 +60,42 @@ def check_timing(lease_duration: float, renew_deadline: float, retry_period: flo
         )
 
 
+def default_identity() -> str:
+    """This replica's name in a Lease when none is given: host name and process id."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeaderElection:
+    """How a service elects its leader: the values of the `--leader-elect*` and
+    `--identity` flags, and the `election` of each electing service's Options (whose
+    default names that service's Lease)."""
+
+    lease_name: str
+    enabled: bool = True
+    identity: str = field(default_factory=default_identity)
+    lease_duration: float = DEFAULT_LEASE_DURATION
+    renew_deadline: float = DEFAULT_RENEW_DEADLINE
+    retry_period: float = DEFAULT_RETRY_PERIOD
+
+    def __post_init__(self) -> None:
+        check_timing(self.lease_duration, self.renew_deadline, self.retry_period)
+
+    def elector(self, client: Client) -> LeaderElector:
+        """The LeaderElector that runs this election through client."""
+        return LeaderElector(client, self.lease_name, self.identity, self.lease_duration,
+                             self.renew_deadline, self.retry_period)
+
+
 class LeaderElector:
     def __init__(
         self,
         client: Client,
         lease_name: str,
         identity: str,
-        lease_duration: float = 15,
-        renew_deadline: float = 10,
-        retry_period: float = 2,
+        lease_duration: float = DEFAULT_LEASE_DURATION,
+        renew_deadline: float = DEFAULT_RENEW_DEADLINE,
+        retry_period: float = DEFAULT_RETRY_PERIOD,
         *,
         namespace: str = LEASE_NAMESPACE,
         release_on_cancel: bool = True,

@@ -43,7 +43,13 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from corral.client import log, metrics
 from corral.client.client import DEFAULT_SERVER, SERVER_ENV
-from corral.client.leaderelection import check_timing
+from corral.client.leaderelection import (
+    DEFAULT_LEASE_DURATION,
+    DEFAULT_RENEW_DEADLINE,
+    DEFAULT_RETRY_PERIOD,
+    LeaderElection,
+    default_identity,
+)
 
 # What a service's cli function returns: the coroutine function that is the service.
 # Its result is the exit code (None: 0).
@@ -54,16 +60,6 @@ _log = structlog.get_logger("corral.runner")
 
 class ServiceError(Exception):
     """A failure that one line explains (no traceback is logged): exit 1."""
-
-
-@dataclass(frozen=True)
-class LeaderElection:
-    enabled: bool
-    lease_name: str
-    identity: str | None  # None: the service's own default (host name and process id)
-    lease_duration: float
-    renew_deadline: float
-    retry_period: float
 
 
 @dataclass(frozen=True)
@@ -142,13 +138,15 @@ def _shared_options(
                          help="Act only while holding the leader Lease."),
             click.Option(["--leader-elect-lease-name"], default=lease_name, show_default=True,
                          help="The Lease in corral-system."),
-            click.Option(["--leader-elect-lease-duration"], type=float, default=15.0,
-                         show_default=True, help="Seconds a lease lasts without renewal."),
-            click.Option(["--leader-elect-renew-deadline"], type=float, default=10.0,
-                         show_default=True,
+            click.Option(["--leader-elect-lease-duration"], type=float,
+                         default=DEFAULT_LEASE_DURATION, show_default=True,
+                         help="Seconds a lease lasts without renewal."),
+            click.Option(["--leader-elect-renew-deadline"], type=float,
+                         default=DEFAULT_RENEW_DEADLINE, show_default=True,
                          help="Seconds the leader keeps trying to renew before it stops."),
-            click.Option(["--leader-elect-retry-period"], type=float, default=2.0,
-                         show_default=True, help="Seconds between tries to take or renew."),
+            click.Option(["--leader-elect-retry-period"], type=float,
+                         default=DEFAULT_RETRY_PERIOD, show_default=True,
+                         help="Seconds between tries to take or renew."),
             click.Option(["--identity"], default=None,
                          help="This replica's name in the Lease (default: host name and "
                               "process id)."),
@@ -168,16 +166,15 @@ def _flags_from(params: dict[str, Any]) -> Flags:
     """Takes the shared flags out of params (what is left are the service's own)."""
     election = None
     if "leader_elect" in params:
-        election = LeaderElection(
-            enabled=params.pop("leader_elect"),
-            lease_name=params.pop("leader_elect_lease_name"),
-            identity=params.pop("identity"),
-            lease_duration=params.pop("leader_elect_lease_duration"),
-            renew_deadline=params.pop("leader_elect_renew_deadline"),
-            retry_period=params.pop("leader_elect_retry_period"),
-        )
         try:
-            check_timing(election.lease_duration, election.renew_deadline, election.retry_period)
+            election = LeaderElection(
+                enabled=params.pop("leader_elect"),
+                lease_name=params.pop("leader_elect_lease_name"),
+                identity=params.pop("identity") or default_identity(),
+                lease_duration=params.pop("leader_elect_lease_duration"),
+                renew_deadline=params.pop("leader_elect_renew_deadline"),
+                retry_period=params.pop("leader_elect_retry_period"),
+            )
         except ValueError as error:
             raise click.UsageError(str(error)) from None
     return Flags(

@@ -9,9 +9,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from controller.manager import ControllerManager, Options
+from controller.manager import LEASE_NAME, ControllerManager, Options
 from corral.api import errors
 from corral.api.v1 import apps_pb2, core_pb2
+from corral.client import LeaderElection
 from corral.client.client import Client
 
 T = TypeVar("T")
@@ -131,7 +132,7 @@ async def background(coro: Awaitable[Any]) -> AsyncIterator[asyncio.Task[Any]]:
 @contextlib.asynccontextmanager
 async def running_manager(client: Client, **options: Any) -> AsyncIterator[ControllerManager]:
     """The controller manager in this event loop (no leader election unless asked)."""
-    options.setdefault("leader_elect", False)
+    options.setdefault("election", LeaderElection(lease_name=LEASE_NAME, enabled=False))
     manager = ControllerManager(client, Options(**options))
     async with background(manager.run()) as task:
         ready = asyncio.ensure_future(manager.ready.wait())

@@ -18,6 +18,7 @@ from controller.nodelifecycle import (
 )
 from corral.api import apps, errors
 from corral.api.v1 import apps_pb2, coordination_pb2, core_pb2
+from corral.client import LeaderElection
 from corral.client.client import Client
 from tests.integration.controller_harness import (
     FakeNodes,
@@ -473,9 +474,9 @@ async def test_silent_node_goes_unknown_its_pods_unready_then_evicted_and_replac
 
 async def test_only_the_leader_acts_and_a_standby_takes_over(client, namespace):
     def options(identity: str) -> Options:
-        return Options(controllers=WORKLOAD_CONTROLLERS, leader_elect=True, identity=identity,
-                       lease_name=f"controller-test-{namespace}", lease_duration=3.0,
-                       renew_deadline=2.0, retry_period=0.5)
+        return Options(controllers=WORKLOAD_CONTROLLERS, election=LeaderElection(
+            lease_name=f"controller-test-{namespace}", identity=identity, lease_duration=3.0,
+            renew_deadline=2.0, retry_period=0.5))
 
     first = ControllerManager(client, options("first"))
     second = ControllerManager(client, options("second"))

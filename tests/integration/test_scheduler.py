@@ -18,8 +18,9 @@ import pytest
 
 from corral.api import errors
 from corral.api.v1 import core_pb2
+from corral.client import LeaderElection
 from corral.client.client import Client
-from scheduler.service import Options, Scheduler
+from scheduler.service import LEASE_NAME, Options, Scheduler
 from scheduler.testing import make_node, make_pod
 from tests.apiserver_process import ApiServerProcess
 
@@ -31,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @asynccontextmanager
 async def scheduler_running(address: str, **options: Any) -> AsyncIterator[Scheduler]:
     client = Client(address)
-    scheduler = Scheduler(client, Options(leader_elect=False, **options))
+    scheduler = Scheduler(
+        client, Options(election=LeaderElection(lease_name=LEASE_NAME, enabled=False), **options))
     task = asyncio.create_task(scheduler.run())
     try:
         await asyncio.wait_for(scheduler.leading.wait(), 30)

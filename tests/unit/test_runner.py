@@ -18,6 +18,7 @@ import structlog
 from click.testing import CliRunner
 
 from corral.client import healthcheck, runner
+from corral.client.leaderelection import default_identity
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,7 +85,9 @@ def test_shared_and_own_flags_are_parsed_apart() -> None:
 def test_defaults_elect_a_leader_and_log_text_at_info() -> None:
     flags, own = runner.parse(electing_service([]), [])
     assert (flags.server, flags.log_level, flags.log_format) == ("127.0.0.1:7443", "info", "text")
-    assert flags.election == runner.LeaderElection(True, "test-lease", None, 15.0, 10.0, 2.0)
+    assert flags.election == runner.LeaderElection(
+        enabled=True, lease_name="test-lease", identity=default_identity(), lease_duration=15.0,
+        renew_deadline=10.0, retry_period=2.0)
     assert own == {"color": "blue"}
 
 
