@@ -9,6 +9,12 @@ import asyncio
 
 import click
 
+from apiserver.allocation import (
+    DEFAULT_SERVICE_CLUSTER_IP_RANGE,
+    DEFAULT_SERVICE_NODE_PORT_RANGE,
+    InvalidRange,
+    Ranges,
+)
 from apiserver.server import ApiServer
 from corral.client import runner
 
@@ -23,13 +29,22 @@ from corral.client import runner
               help="Comma-separated etcd URLs.")
 @click.option("--bookmark-interval", type=float, default=5.0, show_default=True,
               help="Seconds between watch bookmarks.")
-def main(flags: runner.Flags, listen: str, etcd_endpoints: str,
-         bookmark_interval: float) -> runner.Service:
+@click.option("--service-cluster-ip-range", default=DEFAULT_SERVICE_CLUSTER_IP_RANGE,
+              show_default=True, help="CIDR that Services' cluster IPs are allocated from.")
+@click.option("--service-node-port-range", default=DEFAULT_SERVICE_NODE_PORT_RANGE,
+              show_default=True, help="FIRST-LAST ports that NodePort Services get.")
+def main(flags: runner.Flags, listen: str, etcd_endpoints: str, bookmark_interval: float,
+         service_cluster_ip_range: str, service_node_port_range: str) -> runner.Service:
     """The only component that talks to etcd."""
     endpoints = [e.strip() for e in etcd_endpoints.split(",") if e.strip()]
+    try:
+        ranges = Ranges.parse(service_cluster_ip_range, service_node_port_range)
+    except InvalidRange as error:
+        raise click.UsageError(str(error)) from None
 
     async def serve() -> None:
-        server = ApiServer(listen, endpoints, bookmark_interval=bookmark_interval)
+        server = ApiServer(listen, endpoints, bookmark_interval=bookmark_interval,
+                           ranges=ranges)
         await server.start()
         try:
             await asyncio.Event().wait()  # until the runner cancels on SIGTERM/SIGINT

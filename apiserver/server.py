@@ -12,6 +12,11 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from apiserver.allocation import (
+    DEFAULT_SERVICE_CLUSTER_IP_RANGE,
+    DEFAULT_SERVICE_NODE_PORT_RANGE,
+    Ranges,
+)
 from apiserver.metrics import METRICS
 from apiserver.service import ApiService
 from apiserver.storage import Storage
@@ -35,13 +40,15 @@ class ApiServer:
         *,
         bookmark_interval: float = 5.0,
         history: int = 20_000,
+        ranges: Ranges | None = None,
     ) -> None:
         self.listen = listen
         self.storage = Storage(etcd_endpoints)
         self.cache = WatchCache(
             kinds.KINDS, self.storage, bookmark_interval=bookmark_interval, history=history
         )
-        self.service = ApiService(self.storage, self.cache, METRICS)
+        self.service = ApiService(self.storage, self.cache, METRICS, ranges or Ranges.parse(
+            DEFAULT_SERVICE_CLUSTER_IP_RANGE, DEFAULT_SERVICE_NODE_PORT_RANGE))
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
             options=[

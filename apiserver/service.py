@@ -22,6 +22,7 @@ from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
 from apiserver import admission, codec
+from apiserver.allocation import Allocator, Claims, Ranges, claims_of
 from apiserver.metrics import Metrics
 from apiserver.proxy import AgentProxy
 from apiserver.retry import WRITE_ATTEMPTS, ReadAgain, WriteConflict, retry_on_conflict
@@ -107,10 +108,14 @@ def _kind_label(request: Any) -> str:
 
 
 class ApiService(api_pb2_grpc.ApiServicer):
-    def __init__(self, storage: Storage, cache: WatchCache, metrics: Metrics) -> None:
+    def __init__(
+        self, storage: Storage, cache: WatchCache, metrics: Metrics, ranges: Ranges
+    ) -> None:
         self.storage = storage
         self.cache = cache
         self.metrics = metrics
+        # Services' cluster IPs and node ports, claimed in etcd with the Service.
+        self.allocator = Allocator(storage, ranges)
         # Logs and Exec: streamed through the agent of the pod's node.
         self.proxy = AgentProxy(self._read)
 
@@ -192,18 +197,26 @@ class ApiService(api_pb2_grpc.ApiServicer):
                 field="metadata.namespace",
             )
 
-    async def _write(self, kind: Kind, stored: Stored, obj: Message) -> tuple[any_pb2.Any, int]:
-        """Stores obj over stored (compare-and-swap), or removes it when it is
+    async def _write(
+        self, kind: Kind, stored: Stored, obj: Message,
+        claims: Claims | None = None, released: frozenset[bytes] = frozenset(),
+    ) -> tuple[any_pb2.Any, int]:
+        """Stores obj over stored (compare-and-swap), taking the new claims and giving
+        up the released ones with it, or removes it (and all it holds) when it is
         deleted and its finalizers are done; the result and its revision.
         WriteConflict when someone else changed it since it was read."""
         raw = codec.encode(obj)
         if is_deleting(obj) and admission.finalizers_done(kind, obj):
-            revision = await self.storage.delete(stored.key, stored.mod_revision)
+            revision = await self.storage.delete(
+                stored.key, stored.mod_revision, released=_held(obj) | released
+            )
         elif raw == stored.value:
             revision = stored.mod_revision  # nothing changed: no write, no new version
         else:
             admission.check_size(kind, raw)
-            revision = await self.storage.update(stored.key, raw, stored.mod_revision)
+            revision = await self.storage.update(
+                stored.key, raw, stored.mod_revision, claims=claims, released=released
+            )
         if revision is None:
             raise self._conflict(kind, obj)
         return codec.to_any(kind, raw, revision), revision
@@ -229,20 +242,33 @@ class ApiService(api_pb2_grpc.ApiServicer):
         metadata.namespace = self._namespace(kind, metadata.namespace)
         generate = not metadata.name and bool(metadata.generate_name)
         # A generated name that is taken already: generate another.
-        for _ in range(WRITE_ATTEMPTS if generate else 1):
+        # A Service whose picked address or port someone took meanwhile: pick again.
+        retry = generate or isinstance(obj, core_pb2.Service)
+        requested = obj.SerializeToString(deterministic=True)
+        for _ in range(WRITE_ATTEMPTS if retry else 1):
             if generate:
                 metadata.name = ""
             admission.prepare_create(kind, obj)
             await self._check_namespace(kind, metadata.namespace)
+            claims: Claims = {}
+            if isinstance(obj, core_pb2.Service):
+                claims = await self.allocator.allocate(obj, None)
             raw = codec.encode(obj)
             admission.check_size(kind, raw)
             if dry_run:
                 return codec.to_any(kind, raw, 0)
-            revision = await self.storage.create(
-                codec.object_key(kind, metadata.namespace, metadata.name), raw
-            )
+            key = codec.object_key(kind, metadata.namespace, metadata.name)
+            revision = await self.storage.create(key, raw, claims)
             if revision is not None:
                 return codec.to_any(kind, raw, revision)
+            if not generate and (not claims or await self.storage.get(key) is not None):
+                break
+            if claims:  # start again from what was asked for, not from what was picked
+                name = metadata.name
+                obj.ParseFromString(requested)
+                metadata = meta.metadata(obj)
+                metadata.namespace = self._namespace(kind, metadata.namespace)
+                metadata.name = "" if generate else name
         raise errors.AlreadyExists(
             f"{self._describe(kind, metadata.namespace, metadata.name)} already exists"
         )
@@ -293,12 +319,17 @@ class ApiService(api_pb2_grpc.ApiServicer):
             metadata.namespace = namespace
             if kind.has_status:
                 _copy_status(old, new)
+        claims: Claims = {}
+        if isinstance(new, core_pb2.Service) and isinstance(old, core_pb2.Service):
+            claims = await self.allocator.allocate(new, old)
         admission.prepare_update(kind, old, new)
         if request.dry_run:
             return api_pb2.ObjectResponse(
                 object=codec.to_any(kind, codec.encode(new), stored.mod_revision)
             )
-        written, _ = await self._write(kind, stored, new)
+        written, _ = await self._write(
+            kind, stored, new, claims=claims, released=_held(old) - _held(new)
+        )
         return api_pb2.ObjectResponse(object=written)
 
     @rpc("Delete")
@@ -347,7 +378,9 @@ class ApiService(api_pb2_grpc.ApiServicer):
             if graceful:
                 written, _ = await self._write(kind, stored, obj)
                 return api_pb2.ObjectResponse(object=written)
-            revision = await self.storage.delete(stored.key, stored.mod_revision)
+            revision = await self.storage.delete(
+                stored.key, stored.mod_revision, released=_held(obj)
+            )
             if revision is None:
                 raise self._conflict(kind, obj)
             return api_pb2.ObjectResponse(object=codec.to_any(kind, stored.value, revision))
@@ -550,6 +583,12 @@ class ApiService(api_pb2_grpc.ApiServicer):
             etcd_version=await self.storage.version(),
             revision=str(await self.storage.revision()),
         )
+
+
+def _held(obj: Message) -> frozenset[bytes]:
+    """The claim keys (apiserver/allocation.py) an object holds: a Service's cluster IP and
+    node ports; nothing for other kinds."""
+    return frozenset(claims_of(obj)) if isinstance(obj, core_pb2.Service) else frozenset()
 
 
 def _matches(flt: Filter, obj: Message) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -169,19 +169,16 @@ class Storage:
         except grpc.aio.AioRpcError as error:
             raise self._unavailable(error) from None
 
-    async def create(self, key: bytes, value: bytes) -> int | None:
-        """Writes a new key; its revision, or None when the key exists."""
+    async def create(
+        self, key: bytes, value: bytes, claims: Mapping[bytes, bytes] | None = None
+    ) -> int | None:
+        """Writes a new key, and the claim keys with it (apiserver/allocation.py), all
+        or nothing; the revision, or None when the key or a claim exists."""
+        claims = claims or {}
         response = await self._txn(
             rpc_pb2.TxnRequest(
-                compare=[
-                    rpc_pb2.Compare(
-                        key=key,
-                        target=rpc_pb2.Compare.CREATE,
-                        result=rpc_pb2.Compare.EQUAL,
-                        create_revision=0,
-                    )
-                ],
-                success=[rpc_pb2.RequestOp(request_put=rpc_pb2.PutRequest(key=key, value=value))],
+                compare=[_absent(k) for k in (key, *claims)],
+                success=[_put(key, value), *(_put(k, v) for k, v in claims.items())],
             )
         )
         return int(response.header.revision) if response.succeeded else None
@@ -196,25 +193,32 @@ class Storage:
             raise self._unavailable(error) from None
         return int(response.header.revision)
 
-    async def update(self, key: bytes, value: bytes, mod_revision: int) -> int | None:
-        """Writes key if it is still at mod_revision; the new revision, or
-        None when someone else changed or removed it meanwhile."""
+    async def update(
+        self, key: bytes, value: bytes, mod_revision: int,
+        claims: Mapping[bytes, bytes] | None = None, released: Iterable[bytes] = (),
+    ) -> int | None:
+        """Writes key if it is still at mod_revision, creating the new claim keys (which
+        must be absent) and removing the released ones in the same transaction; the new
+        revision, or None when someone else changed key or took a claim meanwhile."""
+        claims = claims or {}
         response = await self._txn(
             rpc_pb2.TxnRequest(
-                compare=[_unchanged_since(key, mod_revision)],
-                success=[rpc_pb2.RequestOp(request_put=rpc_pb2.PutRequest(key=key, value=value))],
+                compare=[_unchanged_since(key, mod_revision), *(_absent(k) for k in claims)],
+                success=[_put(key, value), *(_put(k, v) for k, v in claims.items()),
+                         *(_delete(k) for k in released)],
             )
         )
         return int(response.header.revision) if response.succeeded else None
 
-    async def delete(self, key: bytes, mod_revision: int) -> int | None:
-        """Removes key if it is still at mod_revision; the revision, or None."""
+    async def delete(
+        self, key: bytes, mod_revision: int, released: Iterable[bytes] = ()
+    ) -> int | None:
+        """Removes key if it is still at mod_revision, and the claim keys it held; the
+        revision, or None."""
         response = await self._txn(
             rpc_pb2.TxnRequest(
                 compare=[_unchanged_since(key, mod_revision)],
-                success=[
-                    rpc_pb2.RequestOp(request_delete_range=rpc_pb2.DeleteRangeRequest(key=key))
-                ],
+                success=[_delete(key), *(_delete(k) for k in released)],
             )
         )
         return int(response.header.revision) if response.succeeded else None
@@ -261,6 +265,19 @@ class Storage:
         finally:
             stop.set()
             call.cancel()
+
+
+def _absent(key: bytes) -> rpc_pb2.Compare:
+    return rpc_pb2.Compare(key=key, target=rpc_pb2.Compare.CREATE,
+                           result=rpc_pb2.Compare.EQUAL, create_revision=0)
+
+
+def _put(key: bytes, value: bytes) -> rpc_pb2.RequestOp:
+    return rpc_pb2.RequestOp(request_put=rpc_pb2.PutRequest(key=key, value=value))
+
+
+def _delete(key: bytes) -> rpc_pb2.RequestOp:
+    return rpc_pb2.RequestOp(request_delete_range=rpc_pb2.DeleteRangeRequest(key=key))
 
 
 def _unchanged_since(key: bytes, mod_revision: int) -> rpc_pb2.Compare:
