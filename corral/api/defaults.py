@@ -183,12 +183,20 @@ def _default_deployment(deployment: apps_pb2.Deployment) -> None:
 # -------------------------------------------------------------- other kinds
 
 
+# Kubernetes' default: a client sticks to its endpoint for three hours.
+DEFAULT_CLIENT_IP_AFFINITY_SECONDS = 10800
+
+
 def _default_service(service: core_pb2.Service) -> None:
     spec = service.spec
     if not spec.type:
         spec.type = "ClusterIP"
     if not spec.session_affinity:
         spec.session_affinity = "None"
+    if spec.session_affinity == "ClientIP":
+        client_ip = spec.session_affinity_config.client_ip
+        if not client_ip.HasField("timeout_seconds"):
+            client_ip.timeout_seconds = DEFAULT_CLIENT_IP_AFFINITY_SECONDS
     if spec.type in ("NodePort", "LoadBalancer") and not spec.external_traffic_policy:
         spec.external_traffic_policy = "Cluster"
     for port in spec.ports:

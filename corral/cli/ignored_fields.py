@@ -64,7 +64,6 @@ UNSUPPORTED_FIELDS: dict[str, str] = {
     "VolumeMount.subPathExpr": "subPathExpr",
     "ServiceSpec.loadBalancerIP": "load balancers",
     "ServiceSpec.loadBalancerSourceRanges": "load balancers",
-    "ServiceSpec.sessionAffinityConfig": "session affinity timeouts",
     "ServiceSpec.healthCheckNodePort": "load balancer health checks",
     "ServiceSpec.publishNotReadyAddresses": "publishing not-ready addresses",
     "IngressBackend.resource": "resource backends; use a service backend",

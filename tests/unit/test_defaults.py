@@ -261,6 +261,15 @@ def test_service_defaults():
     ]
 
 
+def test_client_ip_affinity_lasts_three_hours_unless_told_otherwise():
+    sticky: dict[str, Any] = {"metadata": {"name": "web"}, "spec": {"sessionAffinity": "ClientIP"}}
+    service = defaulted(core_pb2.Service, sticky)["spec"]
+    assert service["sessionAffinityConfig"] == {"clientIP": {"timeoutSeconds": 10800}}
+    sticky["spec"]["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": 60}}
+    service = defaulted(core_pb2.Service, sticky)["spec"]
+    assert service["sessionAffinityConfig"] == {"clientIP": {"timeoutSeconds": 60}}
+
+
 def test_node_port_services_default_external_traffic_policy_to_cluster():
     service = defaulted(
         core_pb2.Service, {"metadata": {"name": "web"}, "spec": {"type": "NodePort"}}

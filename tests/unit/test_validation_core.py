@@ -1147,6 +1147,21 @@ INVALID = [
         "unsupported value",
     ),
     case(
+        "session affinity timeout too long",
+        "Service",
+        both(set_("spec.sessionAffinity", "ClientIP"),
+             set_("spec.sessionAffinityConfig", {"clientIP": {"timeoutSeconds": 86401}})),
+        "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+        "must be between 1 and 86400, got 86401",
+    ),
+    case(
+        "session affinity config without ClientIP affinity",
+        "Service",
+        set_("spec.sessionAffinityConfig", {"clientIP": {"timeoutSeconds": 60}}),
+        "spec.sessionAffinityConfig",
+        'may only be set when sessionAffinity is "ClientIP"',
+    ),
+    case(
         "external traffic policy invalid",
         "Service",
         both(set_("spec.type", "NodePort"), set_("spec.externalTrafficPolicy", "Nearest")),

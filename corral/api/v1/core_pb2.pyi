@@ -718,7 +718,7 @@ class Service(_message.Message):
     def __init__(self, metadata: _Optional[_Union[_meta_pb2.ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[ServiceSpec, _Mapping]] = ..., status: _Optional[_Union[ServiceStatus, _Mapping]] = ...) -> None: ...
 
 class ServiceSpec(_message.Message):
-    __slots__ = ("selector", "ports", "type", "cluster_ip", "cluster_ips", "session_affinity", "external_name", "external_traffic_policy", "external_ips")
+    __slots__ = ("selector", "ports", "type", "cluster_ip", "cluster_ips", "session_affinity", "external_name", "external_traffic_policy", "external_ips", "session_affinity_config")
     class SelectorEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -735,6 +735,7 @@ class ServiceSpec(_message.Message):
     EXTERNAL_NAME_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_TRAFFIC_POLICY_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_IPS_FIELD_NUMBER: _ClassVar[int]
+    SESSION_AFFINITY_CONFIG_FIELD_NUMBER: _ClassVar[int]
     selector: _containers.ScalarMap[str, str]
     ports: _containers.RepeatedCompositeFieldContainer[ServicePort]
     type: str
@@ -744,7 +745,20 @@ class ServiceSpec(_message.Message):
     external_name: str
     external_traffic_policy: str
     external_ips: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, selector: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[_Union[ServicePort, _Mapping]]] = ..., type: _Optional[str] = ..., cluster_ip: _Optional[str] = ..., cluster_ips: _Optional[_Iterable[str]] = ..., session_affinity: _Optional[str] = ..., external_name: _Optional[str] = ..., external_traffic_policy: _Optional[str] = ..., external_ips: _Optional[_Iterable[str]] = ...) -> None: ...
+    session_affinity_config: SessionAffinityConfig
+    def __init__(self, selector: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[_Union[ServicePort, _Mapping]]] = ..., type: _Optional[str] = ..., cluster_ip: _Optional[str] = ..., cluster_ips: _Optional[_Iterable[str]] = ..., session_affinity: _Optional[str] = ..., external_name: _Optional[str] = ..., external_traffic_policy: _Optional[str] = ..., external_ips: _Optional[_Iterable[str]] = ..., session_affinity_config: _Optional[_Union[SessionAffinityConfig, _Mapping]] = ...) -> None: ...
+
+class SessionAffinityConfig(_message.Message):
+    __slots__ = ("client_ip",)
+    CLIENT_IP_FIELD_NUMBER: _ClassVar[int]
+    client_ip: ClientIPConfig
+    def __init__(self, client_ip: _Optional[_Union[ClientIPConfig, _Mapping]] = ...) -> None: ...
+
+class ClientIPConfig(_message.Message):
+    __slots__ = ("timeout_seconds",)
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    timeout_seconds: int
+    def __init__(self, timeout_seconds: _Optional[int] = ...) -> None: ...
 
 class ServicePort(_message.Message):
     __slots__ = ("name", "protocol", "port", "target_port", "node_port", "app_protocol")

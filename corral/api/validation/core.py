@@ -690,6 +690,14 @@ def validate_service(service: core_pb2.Service, old: core_pb2.Service | None) ->
     spec = service.spec
     yield from validate_one_of(spec.type, "spec.type", _SERVICE_TYPES)
     yield from validate_one_of(spec.session_affinity, "spec.sessionAffinity", ("None", "ClientIP"))
+    if spec.HasField("session_affinity_config"):
+        timeout = "spec.sessionAffinityConfig.clientIP.timeoutSeconds"
+        if spec.session_affinity != "ClientIP":
+            yield FieldError("spec.sessionAffinityConfig",
+                             'may only be set when sessionAffinity is "ClientIP"')
+        elif spec.session_affinity_config.client_ip.HasField("timeout_seconds"):
+            yield from validate_between(
+                spec.session_affinity_config.client_ip.timeout_seconds, timeout, 1, 86400)
     if spec.type == "ExternalName":
         yield from validate_required_name(
             spec.external_name, "spec.externalName", "DNS name", dns_subdomain_problem
