@@ -13,6 +13,7 @@ from corral.api.v1 import (
     autoscaling_pb2,
     coordination_pb2,
     core_pb2,
+    discovery_pb2,
     metrics_pb2,
     networking_pb2,
 )
@@ -67,6 +68,7 @@ KINDS: tuple[Kind, ...] = (
     ),
     Kind("Ingress", networking_pb2.Ingress, "networking.k8s.io/v1", "ingresses", ("ing",)),
     Kind("Lease", coordination_pb2.Lease, "coordination.k8s.io/v1", "leases"),
+    Kind("EndpointSlice", discovery_pb2.EndpointSlice, "discovery.k8s.io/v1", "endpointslices"),
     # Usage samples written by agents. Kubernetes serves these from memory;
     # corral stores them like any object, so watches and `top` just work.
     Kind("PodMetrics", metrics_pb2.PodMetrics, "metrics.k8s.io/v1beta1", "podmetrics"),

@@ -23,6 +23,7 @@ from corral.api.v1 import (
     autoscaling_pb2,
     coordination_pb2,
     core_pb2,
+    discovery_pb2,
     networking_pb2,
 )
 
@@ -123,6 +124,15 @@ BASE: dict[str, tuple[type[Message], Manifest]] = {
         {
             "metadata": {"name": "scheduler"},
             "spec": {"holderIdentity": "s-1", "leaseDurationSeconds": 15},
+        },
+    ),
+    "EndpointSlice": (
+        discovery_pb2.EndpointSlice,
+        {
+            "metadata": {"name": "web-abc12", "labels": {"kubernetes.io/service-name": "web"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["172.18.0.5"], "conditions": {"ready": True}}],
+            "ports": [{"name": "http", "protocol": "TCP", "port": 8080}],
         },
     ),
 }

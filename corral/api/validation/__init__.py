@@ -26,7 +26,7 @@ from google.protobuf.message import Message
 from corral.api import kinds
 from corral.api.defaults import apply_defaults
 from corral.api.errors import Invalid
-from corral.api.validation import apps, autoscaling, coordination, core, networking
+from corral.api.validation import apps, autoscaling, coordination, core, discovery, networking
 from corral.api.validation.common import (
     MAX_ANNOTATIONS_BYTES,
     Errors,
@@ -106,6 +106,7 @@ _BY_KIND: dict[str, Callable[[Any, Any], Errors]] = {
     "Node": core.validate_node,
     "Pod": core.validate_pod,
     "Service": core.validate_service,
+    "EndpointSlice": discovery.validate_endpoint_slice,
     "ConfigMap": core.validate_config_map,
     "Secret": core.validate_secret,
     "Event": core.validate_event,
