@@ -36,7 +36,7 @@ ORPHAN_FINALIZER = "orphan"
 # samples are left out: nothing owns them, and watching them would cost a lot.
 DEFAULT_KINDS = (
     "Deployment", "ReplicaSet", "Pod", "Service", "ConfigMap", "Secret",
-    "HorizontalPodAutoscaler", "Ingress",
+    "HorizontalPodAutoscaler", "Ingress", "EndpointSlice",
 )
 
 # Owners confirmed gone, by uid (uids are never reused, so this never goes stale).

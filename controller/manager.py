@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from controller.base import Controller
 from controller.deployment import DeploymentController
+from controller.endpointslice import EndpointSliceController
 from controller.garbagecollector import GarbageCollector
 from controller.namespace import NamespaceController
 from controller.nodelifecycle import (
@@ -21,7 +22,8 @@ from controller.nodelifecycle import (
 from controller.replicaset import ReplicaSetController
 from corral.client import Client, EventRecorder, LeaderElection, SharedInformers
 
-ALL_CONTROLLERS = ("replicaset", "deployment", "nodelifecycle", "garbagecollector", "namespace")
+ALL_CONTROLLERS = ("replicaset", "deployment", "nodelifecycle", "garbagecollector", "namespace",
+                   "endpointslice")
 LEASE_NAME = "corral-controller-manager"
 COMPONENT = "controller-manager"
 
@@ -72,6 +74,8 @@ class ControllerManager:
             "garbagecollector": lambda: GarbageCollector(
                 self.client, informers, recorder, workers=o.workers),
             "namespace": lambda: NamespaceController(self.client, informers, recorder),
+            "endpointslice": lambda: EndpointSliceController(
+                self.client, informers, recorder, workers=o.workers),
         }
         return {name: makers[name]() for name in o.controllers}
 

@@ -52,6 +52,7 @@ from corral.api.selectors import (
     from_node_selector_requirements,
     parse_field_selector,
     parse_label_selector,
+    selector_from_labels,
     validate_label_key,
     validate_label_value,
 )
@@ -88,7 +89,7 @@ __all__ = [  # noqa: RUF022 (grouped by what they are, not sorted)
     # selectors
     "IN", "FieldSelector", "InvalidSelector", "Requirement", "Selector", "from_label_selector",
     "from_node_selector_requirements", "parse_field_selector", "parse_label_selector",
-    "validate_label_key", "validate_label_value",
+    "selector_from_labels", "validate_label_key", "validate_label_value",
     # vocabularies
     "PodPhase", "POD_PENDING", "POD_RUNNING", "POD_SUCCEEDED", "POD_FAILED", "POD_UNKNOWN",
     "POD_TERMINAL_PHASES",

@@ -6,7 +6,7 @@ the object and the Events whose involvedObject is it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import click
@@ -237,13 +237,29 @@ def _node(out: _Writer, node: Any, now: float) -> None:
         out.tree(info, 1)
 
 
-def _service(out: _Writer, service: Any, now: float) -> None:
+def _service(out: _Writer, service: Any, now: float, related: Sequence[Any] = ()) -> None:
     spec = service.spec
     out.fields([("Type", spec.type or "ClusterIP"), ("IP", spec.cluster_ip or NONE)])
     out.map("Selector", spec.selector)
     out.field("Port(s)", service_ports(service))
     if spec.session_affinity:
         out.field("Session Affinity", spec.session_affinity)
+    out.field("Endpoints", service_endpoints(related))
+
+
+def service_endpoints(endpoint_slices: Sequence[Any]) -> str:
+    """address:port of the ready endpoints, as kubectl describe shows them, or <none>;
+    endpoints that are not ready are counted after them."""
+    ready, not_ready = [], 0
+    for endpoint_slice in endpoint_slices:
+        ports = [p.port for p in endpoint_slice.ports if p.HasField("port")] or [None]
+        for endpoint in endpoint_slice.endpoints:
+            if not endpoint.conditions.ready:
+                not_ready += 1
+                continue
+            ready += [f"{a}:{p}" if p else a for a in endpoint.addresses for p in ports]
+    text = ",".join(sorted(ready)) or NONE
+    return text + (f" ({not_ready} not ready)" if not_ready else "")
 
 
 def _hpa(out: _Writer, hpa: Any, now: float) -> None:
@@ -280,16 +296,21 @@ def _generic(out: _Writer, obj: Any, now: float) -> None:
 
 _DESCRIBERS = {
     "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "Node": _node,
-    "Service": _service, "HorizontalPodAutoscaler": _hpa,
+    "HorizontalPodAutoscaler": _hpa,
 }
 
 
-def describe_text(obj: Message, events: list[Any], now: float) -> str:
-    """The whole `describe` output for one object and its Events."""
+def describe_text(obj: Message, events: list[Any], now: float,
+                  related: Sequence[Any] = ()) -> str:
+    """The whole `describe` output for one object and its Events; `related` are the
+    objects a kind shows with it (a Service's EndpointSlices)."""
     kind = kinds.of_message(obj)
     out = _Writer()
     _metadata(out, obj, kind, now)
-    _DESCRIBERS.get(kind.name, _generic)(out, obj, now)
+    if kind.name == "Service":
+        _service(out, obj, now, related)
+    else:
+        _DESCRIBERS.get(kind.name, _generic)(out, obj, now)
     if kind.name != "Event":
         _events(out, events, now)
     return "\n".join(out.lines) + "\n"
@@ -328,10 +349,22 @@ def describe(args: tuple[str, ...]) -> None:
             else:
                 objs = (await client.list_all(kind, namespace)).items
             for obj in objs:
-                texts.append(describe_text(obj, await _events_of(client, kind, obj), time.time()))
+                related = await _related(client, kind, obj)
+                texts.append(describe_text(obj, await _events_of(client, kind, obj), time.time(),
+                                           related))
         return texts
 
     click.echo("\n".join(run(body)), nl=False)
+
+
+async def _related(client: Client, kind: kinds.Kind, obj: Any) -> list[Any]:
+    if kind.name != "Service":
+        return []
+    result = await client.list_all(
+        "EndpointSlice", obj.metadata.namespace,
+        label_selector=f"kubernetes.io/service-name={obj.metadata.name}",
+    )
+    return result.items
 
 
 async def _events_of(client: Client, kind: kinds.Kind, obj: Any) -> list[Any]:

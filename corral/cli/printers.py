@@ -428,6 +428,17 @@ def _lease(lease: Any, now: float) -> list[str]:
             age(lease.metadata.creation_timestamp, now)]
 
 
+def _endpoint_slice(endpoint_slice: Any, now: float) -> list[str]:
+    ports = ",".join(str(p.port) if p.HasField("port") else "<unset>"
+                     for p in endpoint_slice.ports)
+    addresses = [a for e in endpoint_slice.endpoints for a in e.addresses]
+    # kubectl shows the first three addresses and how many more there are.
+    shown = ",".join(addresses[:3]) + (f" + {len(addresses) - 3} more..."
+                                       if len(addresses) > 3 else "")
+    return [endpoint_slice.metadata.name, endpoint_slice.address_type, ports or NONE,
+            shown or NONE, age(endpoint_slice.metadata.creation_timestamp, now)]
+
+
 _COLUMNS: dict[str, Columns] = {
     "Pod": Columns(("NAME", "READY", "STATUS", "RESTARTS", "AGE"),
                    ("IP", "NODE", "NOMINATED NODE"), _pod, _pod_wide),
@@ -452,6 +463,8 @@ _COLUMNS: dict[str, Columns] = {
     ),
     "Ingress": Columns(("NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"), (), _ingress),
     "Lease": Columns(("NAME", "HOLDER", "AGE"), (), _lease),
+    "EndpointSlice": Columns(("NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"), (),
+                             _endpoint_slice),
 }
 
 _DEFAULT = Columns(("NAME", "AGE"), (), _name_age)

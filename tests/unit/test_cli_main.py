@@ -133,3 +133,20 @@ def test_describe_text_has_sections_and_events() -> None:
     assert "Conditions:\n  Type    Status" in text
     assert "Events:\n  Type     Reason      Age         From        Message\n" in text
     assert "Normal   Scheduled" in text
+
+
+def test_describe_service_lists_ready_endpoints_and_counts_the_rest() -> None:
+    service, _ = to_object({
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"clusterIP": "10.96.0.9", "selector": {"app": "web"}, "ports": [{"port": 80}]},
+    })
+    endpoint_slice, _ = to_object({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "web-abc12", "namespace": "shop"}, "addressType": "IPv4",
+        "ports": [{"port": 8080}],
+        "endpoints": [{"addresses": ["10.0.0.6"], "conditions": {"ready": True}},
+                      {"addresses": ["10.0.0.5"], "conditions": {"ready": True}},
+                      {"addresses": ["10.0.0.7"], "conditions": {"ready": False}}]})
+    text = describe_text(service, [], 0, [endpoint_slice])
+    assert "Endpoints:          10.0.0.5:8080,10.0.0.6:8080 (1 not ready)\n" in text
+    assert "Endpoints:          <none>\n" in describe_text(service, [], 0)

@@ -114,6 +114,16 @@ def test_service_ports_show_node_ports() -> None:
     assert row(service, NOW)[1:5] == ["NodePort", "10.96.0.9", "<none>", "80:30080/TCP,53/UDP"]
 
 
+def test_endpoint_slice_row_shows_ports_and_the_first_three_addresses() -> None:
+    endpoint_slice, _ = to_object({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "web-abc12"}, "addressType": "IPv4",
+        "ports": [{"name": "http", "port": 8080}, {"name": "metrics", "port": 9090}],
+        "endpoints": [{"addresses": [f"10.0.0.{i}"]} for i in range(1, 6)]})
+    assert row(endpoint_slice, NOW)[:4] == [
+        "web-abc12", "IPv4", "8080,9090", "10.0.0.1,10.0.0.2,10.0.0.3 + 2 more..."]
+
+
 def test_hpa_targets_pair_current_and_target_per_metric() -> None:
     hpa, _ = to_object({
         "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
