@@ -14,6 +14,7 @@ from corral.cli import (
     describe,
     edit,
     explain,
+    expose,
     get,
     info,
     logs,
@@ -33,7 +34,7 @@ def main() -> None:
 
 for command in (
     apply.apply, apply.create, get.get, describe.describe, edit.edit, delete.delete,
-    metadata.label, metadata.annotate, scale.scale, explain.explain, info.version,
+    metadata.label, metadata.annotate, scale.scale, expose.expose, explain.explain, info.version,
     info.cluster_info, info.api_resources, config.config_group, completion.completion,
     logs.logs, exec_command.exec_, top.top,
     rollout_group, set_command.set_group,

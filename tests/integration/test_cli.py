@@ -422,3 +422,29 @@ def test_edit_refuses_when_the_object_changed_meanwhile(apiserver, ns, tmp_path)
     assert result.exit_code == 1
     assert result.stderr.startswith("error: deployment.apps/web was changed while you edited it")
     assert "your edited copy is kept in " in result.stderr
+
+
+# ----------------------------------------------------------------- expose
+
+
+def test_expose_a_deployment_makes_a_node_port_service_selecting_its_pods(
+        apiserver, ns, tmp_path):
+    write(tmp_path / "d.yaml", deployment("web"))
+    assert corral(apiserver, "apply", "-n", ns, "-f", str(tmp_path / "d.yaml")).exit_code == 0
+    result = corral(apiserver, "expose", "deployment/web", "-n", ns, "--port", "80",
+                    "--target-port", "8080", "--type", "NodePort")
+    assert (result.exit_code, result.stdout) == (0, "service/web exposed\n"), result.stderr
+    svc = get_json(apiserver, "svc", "web", "-n", ns)
+    assert svc["spec"]["selector"] == {"app": "web"}
+    [port] = svc["spec"]["ports"]
+    assert (port["port"], port["targetPort"], port["protocol"]) == (80, 8080, "TCP")
+    assert 30000 <= port["nodePort"] <= 32767
+    assert svc["spec"]["clusterIP"].startswith("10.96.")
+    table = corral(apiserver, "get", "svc", "web", "-n", ns).stdout.splitlines()
+    assert table[1].split()[1:5] == ["NodePort", svc["spec"]["clusterIP"], "<none>",
+                                     f"80:{port['nodePort']}/TCP"]
+    again = corral(apiserver, "expose", "deploy", "web", "-n", ns, "--port", "80")
+    assert again.exit_code == 1
+    assert 'service "web" already exists; pick another with --name' in again.stderr
+    missing = corral(apiserver, "expose", "deploy/nope", "-n", ns, "--port", "80")
+    assert missing.exit_code == 1 and "not found" in missing.stderr
