@@ -182,6 +182,13 @@ class Cluster:
         if pod_uid:
             labels.append(f"{LABEL_POD_UID}={pod_uid}")
         labels += [f"{k}={v}" for k, v in extra.items()]
+        # docker-py lists ids, then inspects each: a container the agent removes in between
+        # is a 404. Listing again sees the world after the removal.
+        for _ in range(5):
+            try:
+                return list(self.docker.containers.list(all=True, filters={"label": labels}))
+            except docker.errors.NotFound:
+                continue
         return list(self.docker.containers.list(all=True, filters={"label": labels}))
 
     def app_container(self, node: str, pod_uid: str, name: str) -> Any:
