@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import ipaddress
 import random
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
+from typing import TypeVar
 
 from apiserver.storage import PREFIX, Storage, prefix_end
 from corral.api import errors
@@ -28,6 +29,8 @@ DEFAULT_SERVICE_NODE_PORT_RANGE = "30000-32767"
 HEADLESS = "None"
 # Types whose ports get node ports (Kubernetes: LoadBalancer builds on NodePort).
 NODE_PORT_TYPES = ("NodePort", "LoadBalancer")
+
+T = TypeVar("T")
 
 
 class InvalidRange(ValueError):
@@ -107,38 +110,41 @@ def check_requested_ip(ip: str, ranges: Ranges) -> str:
     return str(address)
 
 
-def pick_ip(ranges: Ranges, taken: Container[str], rng: random.Random) -> str:
-    """A free cluster IP: random (so concurrent creators rarely collide), else the first
-    free one in order; Invalid (the range is full) when there is none."""
-    network = ranges.cluster_ips
-    base = int(network.network_address) + 1
-    size = ranges.usable_ips
+def _pick_free(size: int, nth: Callable[[int], T], taken: Container[T],
+               rng: random.Random) -> T | None:
+    """A free one of `size` candidates (the nth of each): random first, so concurrent
+    creators rarely collide, then the first free one in order from a random start."""
     for _ in range(32):
-        candidate = str(ipaddress.ip_address(base + rng.randrange(size)))
+        candidate = nth(rng.randrange(size))
         if candidate not in taken:
             return candidate
     start = rng.randrange(size)
     for offset in range(size):
-        candidate = str(ipaddress.ip_address(base + (start + offset) % size))
+        candidate = nth((start + offset) % size)
         if candidate not in taken:
             return candidate
-    raise errors.Invalid(f"no free cluster IP is left in {network}", field="spec.clusterIP")
+    return None
+
+
+def pick_ip(ranges: Ranges, taken: Container[str], rng: random.Random) -> str:
+    """A free cluster IP (never the network or broadcast address); Invalid when the range
+    is full."""
+    network = ranges.cluster_ips
+    base = int(network.network_address) + 1
+    ip = _pick_free(ranges.usable_ips, lambda i: str(ipaddress.ip_address(base + i)), taken, rng)
+    if ip is None:
+        raise errors.Invalid(f"no free cluster IP is left in {network}", field="spec.clusterIP")
+    return ip
 
 
 def pick_node_port(ranges: Ranges, taken: Container[int], rng: random.Random, field: str) -> int:
-    """A free node port of the range, as pick_ip does for addresses."""
+    """A free node port of the range; Invalid when it is full."""
     ports = ranges.node_ports
-    for _ in range(32):
-        candidate = ports[rng.randrange(len(ports))]
-        if candidate not in taken:
-            return candidate
-    start = rng.randrange(len(ports))
-    for offset in range(len(ports)):
-        candidate = ports[(start + offset) % len(ports)]
-        if candidate not in taken:
-            return candidate
-    raise errors.Invalid(f"no free node port is left in {ports.start}-{ports.stop - 1}",
-                         field=field)
+    port = _pick_free(len(ports), ports.__getitem__, taken, rng)
+    if port is None:
+        raise errors.Invalid(f"no free node port is left in {ports.start}-{ports.stop - 1}",
+                             field=field)
+    return port
 
 
 def refuse_sctp(service: core_pb2.Service) -> None:

@@ -14,12 +14,12 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from corral.api import discovery
 from corral.api.v1 import core_pb2, discovery_pb2
 
 DEFAULT_DOMAIN = "cluster.local"
 # Seconds resolvers may keep an answer (CoreDNS's kubernetes plugin default).
 TTL = 5
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 A, CNAME, SRV = "A", "CNAME", "SRV"
 
@@ -50,7 +50,7 @@ class ClusterRecords:
         index = cls(domain.strip(".").lower())
         ready: dict[tuple[str, str], list[str]] = {}
         for endpoint_slice in endpoint_slices:
-            owner = endpoint_slice.metadata.labels.get(SERVICE_NAME_LABEL)
+            owner = endpoint_slice.metadata.labels.get(discovery.SERVICE_NAME_LABEL)
             if owner is None:
                 continue
             addresses = ready.setdefault((endpoint_slice.metadata.namespace, owner), [])

@@ -18,13 +18,16 @@ import hashlib
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 
-from corral.api import POD_TERMINAL_PHASES, is_deleting, owner_reference, selector_from_labels
+from corral.api import (
+    POD_TERMINAL_PHASES,
+    discovery,
+    is_deleting,
+    owner_reference,
+    selector_from_labels,
+)
 from corral.api.v1 import core_pb2, discovery_pb2
 
 MAX_ENDPOINTS_PER_SLICE = 100
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"
-MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
-MANAGED_BY = "endpointslice-controller.k8s.io"
 ZONE_LABEL = "topology.kubernetes.io/zone"
 
 # One resolved port: (name, protocol, port on the pod, appProtocol).
@@ -119,8 +122,8 @@ def _slice(service: core_pb2.Service, ports: Sequence[PortKey], index: int,
     meta = endpoint_slice.metadata
     meta.name = slice_name(service.metadata.name, ports, index)
     meta.namespace = service.metadata.namespace
-    meta.labels[SERVICE_NAME_LABEL] = service.metadata.name
-    meta.labels[MANAGED_BY_LABEL] = MANAGED_BY
+    meta.labels[discovery.SERVICE_NAME_LABEL] = service.metadata.name
+    meta.labels[discovery.MANAGED_BY_LABEL] = discovery.MANAGED_BY_CONTROLLER
     meta.owner_references.append(owner_reference(service))
     return endpoint_slice
 

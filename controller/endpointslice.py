@@ -13,16 +13,8 @@ import contextlib
 import logging
 
 from controller.base import Controller, EventRecorder, ensure_index
-from controller.endpoints import (
-    MANAGED_BY,
-    MANAGED_BY_LABEL,
-    SERVICE_NAME_LABEL,
-    ZONE_LABEL,
-    desired_slices,
-    differs,
-    selects,
-)
-from corral.api import errors, index_by_label, object_key, selector_from_labels
+from controller.endpoints import ZONE_LABEL, desired_slices, differs, selects
+from corral.api import discovery, errors, index_by_label, object_key, selector_from_labels
 from corral.api.v1 import core_pb2, discovery_pb2
 from corral.client import Client, Informer, SharedInformers
 
@@ -67,16 +59,17 @@ class EndpointSliceController(Controller):
 
     def _slice_changed(self, endpoint_slice: discovery_pb2.EndpointSlice) -> None:
         labels = endpoint_slice.metadata.labels
-        if labels.get(MANAGED_BY_LABEL) == MANAGED_BY and SERVICE_NAME_LABEL in labels:
-            self.queue.add(f"{endpoint_slice.metadata.namespace}/{labels[SERVICE_NAME_LABEL]}")
+        service = labels.get(discovery.SERVICE_NAME_LABEL)
+        if labels.get(discovery.MANAGED_BY_LABEL) == discovery.MANAGED_BY_CONTROLLER and service:
+            self.queue.add(f"{endpoint_slice.metadata.namespace}/{service}")
 
     async def sync(self, key: str) -> None:
         namespace, name = key.split("/", 1)
         existing = {
             s.metadata.name: s
-            for s in self.slices.by_index(LABELS_INDEX, f"{SERVICE_NAME_LABEL}={name}")
+            for s in self.slices.by_index(LABELS_INDEX, f"{discovery.SERVICE_NAME_LABEL}={name}")
             if s.metadata.namespace == namespace
-            and s.metadata.labels.get(MANAGED_BY_LABEL) == MANAGED_BY
+            and s.metadata.labels.get(discovery.MANAGED_BY_LABEL) == discovery.MANAGED_BY_CONTROLLER
         }
         service = self.services.get(key)
         if service is None:

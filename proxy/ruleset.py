@@ -24,9 +24,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from corral.api import discovery
 from corral.api.v1 import core_pb2, discovery_pb2
 
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MASQUERADE_MARK = 0x4000
 
 
@@ -62,7 +62,7 @@ def service_ports(services: Iterable[core_pb2.Service],
     the EndpointSlices list for it, sorted so the same state renders the same text."""
     ready: dict[tuple[str, str, str, str], set[Endpoint]] = {}
     for endpoint_slice in endpoint_slices:
-        owner = endpoint_slice.metadata.labels.get(SERVICE_NAME_LABEL)
+        owner = endpoint_slice.metadata.labels.get(discovery.SERVICE_NAME_LABEL)
         if owner is None or endpoint_slice.address_type != "IPv4":
             continue
         for served in endpoint_slice.ports:

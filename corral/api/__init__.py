@@ -13,6 +13,7 @@ from corral.api import (
     apps,
     conversion,
     defaults,
+    discovery,
     errors,
     intstr,
     kinds,
@@ -78,8 +79,8 @@ from corral.api.vocabulary import (
 
 __all__ = [  # noqa: RUF022 (grouped by what they are, not sorted)
     # modules
-    "apps", "conversion", "defaults", "errors", "intstr", "kinds", "meta", "quantity", "selectors",
-    "validation", "vocabulary",
+    "apps", "conversion", "defaults", "discovery", "errors", "intstr", "kinds", "meta",
+    "quantity", "selectors", "validation", "vocabulary",
     # kinds and defaults
     "Kind", "DEFAULT_SCHEDULER_NAME", "MAX_INT",
     # metadata

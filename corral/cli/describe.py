@@ -13,7 +13,7 @@ import click
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from corral.api import kinds
+from corral.api import discovery, kinds
 from corral.cli.args import parse_targets
 from corral.cli.common import global_options, kind_arg, namespace_option, run, settings
 from corral.cli.manifest import format_timestamp, to_dict
@@ -362,7 +362,7 @@ async def _related(client: Client, kind: kinds.Kind, obj: Any) -> list[Any]:
         return []
     result = await client.list_all(
         "EndpointSlice", obj.metadata.namespace,
-        label_selector=f"kubernetes.io/service-name={obj.metadata.name}",
+        label_selector=f"{discovery.SERVICE_NAME_LABEL}={obj.metadata.name}",
     )
     return result.items
 

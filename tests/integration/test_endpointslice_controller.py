@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from controller.endpoints import SERVICE_NAME_LABEL
+from corral.api.discovery import SERVICE_NAME_LABEL
 from corral.api.v1 import core_pb2, discovery_pb2
 from corral.client.client import Client
 from tests.integration.controller_harness import eventually, running_and_ready, running_manager

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from controller.endpoints import (
-    MANAGED_BY,
-    MANAGED_BY_LABEL,
-    SERVICE_NAME_LABEL,
-    desired_slices,
-    differs,
-)
+from controller.endpoints import desired_slices, differs
+from corral.api.discovery import MANAGED_BY_CONTROLLER, MANAGED_BY_LABEL, SERVICE_NAME_LABEL
 from corral.api.v1 import core_pb2, discovery_pb2
 
 
@@ -53,7 +48,7 @@ def test_ready_not_ready_and_terminating_pods_are_told_apart() -> None:
     assert only.endpoints[0].zone == "zone-a" and only.endpoints[0].node_name == "node-1"
     assert [(p.name, p.protocol, p.port) for p in only.ports] == [("http", "TCP", 8080)]
     assert only.metadata.labels[SERVICE_NAME_LABEL] == "web"
-    assert only.metadata.labels[MANAGED_BY_LABEL] == MANAGED_BY
+    assert only.metadata.labels[MANAGED_BY_LABEL] == MANAGED_BY_CONTROLLER
     assert only.metadata.owner_references[0].uid == "svc-uid"
 
 
