@@ -243,8 +243,11 @@ class ApiService(api_pb2_grpc.ApiServicer):
         generate = not metadata.name and bool(metadata.generate_name)
         # A generated name that is taken already: generate another.
         # A Service whose picked address or port someone took meanwhile: pick again.
-        retry = generate or isinstance(obj, core_pb2.Service)
-        requested = obj.SerializeToString(deterministic=True)
+        allocates = isinstance(obj, core_pb2.Service)
+        retry = generate or allocates
+        # What was asked for, to start again from if a picked address is taken (Services
+        # only: other kinds' creates, the hot path, copy nothing).
+        requested = obj.SerializeToString(deterministic=True) if allocates else b""
         for _ in range(WRITE_ATTEMPTS if retry else 1):
             if generate:
                 metadata.name = ""
